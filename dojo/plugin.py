@@ -1,0 +1,533 @@
+"""dojo's pytest plugin: targets, start methods, the ``kata`` fixture, guards, results.
+
+    test ──calls──> kata fixture ──imports──> <target>.<kata>   (katas/ or solutions/)
+      │                  └─ plain data back; exceptions as KataRaised(type, message)
+      ├─ mp_context: one param per start method in force ([fork] [spawn] [forkserver])
+      ├─ guard around the test body: afterwards kill leftover processes, unlink leftover
+      │  /dev/shm objects, and fail the test naming them ("leaked")
+      ├─ timeout (pytest-timeout's timer, our SIGALRM handler): name the kata line that
+      │  blocked, kill the test's process tree, fail only that test ("timeout")
+      └─ results: JSON Lines for the controller and the grader (dojo/results.py)
+
+Loaded by the kit's conftest.py, never through an entry point.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import gc
+import importlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+from dojo import i18n, manifest, procs, results
+from dojo.testing import KataRaised, check_plain
+
+TARGETS = ("katas", "solutions")
+TARGET_HELP = "which tree the tests import: katas (yours, default) or solutions. Env: DOJO_TARGET."
+START_METHOD_HELP = (
+    "run only on this multiprocessing start method (repeatable). "
+    "Default: every method this platform offers. Env: DOJO_START_METHODS=fork,spawn."
+)
+RESULTS_HELP = "append structured results (JSON Lines, dojo/results.py) to this file. Env: DOJO_RESULTS."
+LANG_HELP = "language of teaching messages: en or ko. Env: DOJO_LANG, else the locale."
+
+STATE = pytest.StashKey["DojoState"]()
+OUTCOME = pytest.StashKey[dict]()
+LEAKS = pytest.StashKey[list]()
+HANG = pytest.StashKey[dict]()
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class Hang(pytest.fail.Exception):
+    """A test ran past its timeout."""
+
+
+class Leaked(pytest.fail.Exception):
+    """A test left processes, threads or /dev/shm objects behind."""
+
+
+class KataImportError(Exception):
+    """The learner's module cannot be imported (syntax error, exception at import, ...)."""
+
+
+class DojoState:
+    def __init__(self, config):
+        self.root = Path(str(config.rootpath))
+        self.target = config.getoption("dojo_target") or os.environ.get("DOJO_TARGET") or "katas"
+        if self.target not in TARGETS:
+            raise pytest.UsageError(f"--target must be one of {', '.join(TARGETS)}, not {self.target!r}")
+        available = multiprocessing.get_all_start_methods()
+        wanted = config.getoption("dojo_start_methods") or [
+            m.strip() for m in os.environ.get("DOJO_START_METHODS", "").split(",") if m.strip()
+        ]
+        unknown = [m for m in wanted if m not in available]
+        if unknown:
+            raise pytest.UsageError(
+                f"start method {', '.join(unknown)} is not available here (available: {', '.join(available)})"
+            )
+        self.start_methods = [m for m in available if m in wanted] if wanted else list(available)
+        self.lang = config.getoption("dojo_lang") or i18n.current_lang()
+        self.scale = _float_env("DOJO_TIMEOUT_SCALE", 1.0)
+        self.manifest = None
+        self.manifest_error = None
+        try:
+            self.manifest = manifest.load(self.root / "katas.toml")
+        except manifest.ManifestError as exc:
+            self.manifest_error = exc
+        path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
+        self.writer = results.Writer(path) if path else None
+
+    def kata_entry(self, name):
+        if self.manifest is None:
+            return None
+        try:
+            return self.manifest.get(name)
+        except KeyError:
+            return None
+
+
+def _float_env(name, default):
+    try:
+        return max(float(os.environ.get(name, default)), 0.1)
+    except ValueError:
+        return default
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dojo", "concurrency dojo")
+    group.addoption("--target", dest="dojo_target", choices=TARGETS, default=None, help=TARGET_HELP)
+    group.addoption(
+        "--start-method",
+        dest="dojo_start_methods",
+        action="append",
+        choices=("fork", "spawn", "forkserver"),
+        default=None,
+        help=START_METHOD_HELP,
+    )
+    group.addoption("--dojo-results", dest="dojo_results", default=None, help=RESULTS_HELP)
+    group.addoption("--lang", dest="dojo_lang", choices=i18n.LANGS, default=None, help=LANG_HELP)
+
+
+def pytest_configure(config):
+    state = DojoState(config)
+    config.stash[STATE] = state
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    sys.dont_write_bytecode = True  # two saves within a second must never load a stale .pyc
+    procs.set_subreaper()
+    if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+        # The controller sends SIGUSR1 before it kills a run that overran: stacks first.
+        # (faulthandler.dump_traceback_later would start a watchdog thread, and every
+        # later fork would then be a fork of a multi-threaded process.)
+        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
+    if state.writer:
+        state.writer.write(
+            "session",
+            python=PY,
+            target=state.target,
+            start_methods=state.start_methods,
+            pid=os.getpid(),
+            lang=state.lang,
+        )
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(STATE, None)
+    if state and state.writer:
+        state.writer.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    state = session.config.stash.get(STATE, None)
+    if state and state.writer:
+        state.writer.write("finished", exitstatus=int(exitstatus))
+
+
+def pytest_report_header(config):
+    state = config.stash[STATE]
+    lines = [
+        f"dojo: target {state.target}, start methods {', '.join(state.start_methods)}, "
+        f"Python {sys.version.split()[0]}, language {state.lang}"
+    ]
+    if state.manifest_error:
+        lines.append(f"dojo: katas.toml is invalid: {state.manifest_error}")
+    return lines
+
+
+def pytest_generate_tests(metafunc):
+    if "mp_context" in metafunc.fixturenames:
+        methods = metafunc.config.stash[STATE].start_methods
+        metafunc.parametrize("mp_context", methods, indirect=True, ids=methods)
+
+
+@pytest.fixture
+def mp_context(request):
+    """A multiprocessing context for one start method; tests never set a global one."""
+    return multiprocessing.get_context(request.param)
+
+
+def kata_name(item_or_request) -> str:
+    """The kata a test belongs to: ``@pytest.mark.kata("name")``, else its file name."""
+    node = getattr(item_or_request, "node", item_or_request)
+    marker = node.get_closest_marker("kata")
+    if marker and marker.args:
+        return marker.args[0]
+    module = Path(str(node.path)).stem
+    return module[len("test_"):] if module.startswith("test_") else module
+
+
+def start_method_of(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("mp_context") if callspec else None
+
+
+class KataModule:
+    """What a test sees of the learner's module.
+
+    ``kata.squares(ctx, [1, 2, 3])`` calls the function and checks that what comes back is
+    plain data; an exception comes back as ``KataRaised(type_name, message)``. That is the
+    whole contract, so grading can run the same call in a separate host process and never
+    import learner code into the judge.
+    """
+
+    def __init__(self, kata: str, module, path: str):
+        self._kata = kata
+        self._module = module
+        self._path = path
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        try:
+            fn = getattr(self._module, attr)
+        except AttributeError:
+            raise AttributeError(
+                i18n.t("kata_missing_function", kata=self._kata, path=self._path, name=attr)
+            ) from None
+        if not callable(fn):
+            check_plain(fn, f"{self._kata}.{attr}")
+            return fn
+
+        def call(*args, **kwargs):
+            __tracebackhide__ = True
+            try:
+                result = fn(*args, **kwargs)
+            except (pytest.fail.Exception, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # SystemExit too: a kata must not end the run
+                raise KataRaised(type(exc).__name__, str(exc)) from exc
+            check_plain(result, f"{self._kata}.{attr}(...)")
+            return result
+
+        call.__name__ = attr
+        return call
+
+
+@pytest.fixture
+def kata(request):
+    """The learner's kata module (or the solution, with --target=solutions)."""
+    state = request.config.stash[STATE]
+    name = kata_name(request)
+    if state.manifest_error:
+        raise KataImportError(i18n.t("manifest_invalid", error=str(state.manifest_error)))
+    if state.kata_entry(name) is None:
+        raise KataImportError(i18n.t("kata_not_in_manifest", kata=name))
+    module_name = f"{state.target}.{name}"
+    path = f"{state.target}/{name}.py"
+    if not (state.root / path).is_file():
+        raise KataImportError(i18n.t("kata_file_missing", kata=name, path=path))
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as exc:
+        raise KataImportError(
+            i18n.t("kata_syntax_error", path=path, line=exc.lineno, error=exc.msg, text=(exc.text or "").strip())
+        ) from None
+    except BaseException as exc:  # an exception, sys.exit() or anything else at import
+        sys.modules.pop(module_name, None)
+        where = _innermost(traceback.extract_tb(exc.__traceback__), state)
+        raise KataImportError(
+            i18n.t("kata_import_failed", path=path, error=f"{type(exc).__name__}: {exc}", where=where)
+        ) from None
+    return KataModule(name, module, path)
+
+
+class Teacher:
+    """``teach(key, **fields)``: the kata's teaching message in the learner's language."""
+
+    def __init__(self, entry, lang, method, kata):
+        self.entry = entry
+        self.lang = lang
+        self.method = method
+        self.kata = kata
+
+    def __call__(self, key: str, **fields) -> str:
+        fields.setdefault("method", self.method or "-")
+        fields.setdefault("kata", self.kata)
+        text = (self.entry.messages.get(key) if self.entry else None) or i18n.catalogue().get(key)
+        if text is None:
+            return f"[{self.kata}: no message {key!r}] {fields!r}"
+        return i18n.fill(i18n.pick(text, self.lang), fields)
+
+
+@pytest.fixture
+def teach(request):
+    state = request.config.stash[STATE]
+    name = kata_name(request)
+    return Teacher(state.kata_entry(name), state.lang, start_method_of(request.node), name)
+
+
+class Host:
+    """What a test may observe of the process that ran the kata, from the outside.
+
+    In practice mode that process is the test's own; a grading host answers the same
+    questions about itself. Plain data only.
+    """
+
+    def children(self) -> list:
+        """Direct children of the host, as ``{"pid", "status", "name"}`` dicts."""
+        out = []
+        infra = procs.infrastructure_pids()
+        for p in procs.descendants():
+            try:
+                if p.ppid() != os.getpid() or p.pid in infra:
+                    continue
+                out.append({"pid": p.pid, "status": p.status(), "name": p.name()})
+            except procs.psutil.Error:
+                continue
+        return out
+
+    def zombies(self) -> list:
+        """PIDs of children that have exited but were never waited for (joined)."""
+        return [c["pid"] for c in self.children() if c["status"] == procs.psutil.STATUS_ZOMBIE]
+
+    def shm(self) -> set:
+        """multiprocessing's objects in /dev/shm now."""
+        return procs.shm_names()
+
+
+@pytest.fixture
+def host():
+    return Host()
+
+
+# --- the guard ---------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item):
+    before_threads = set(threading.enumerate())
+    before_shm = procs.shm_names()
+    try:
+        result = yield
+    except BaseException:
+        leaks = _sweep(before_threads, before_shm)
+        if leaks:
+            item.stash[LEAKS] = leaks
+        raise
+    leaks = _sweep(before_threads, before_shm)
+    if leaks:
+        item.stash[LEAKS] = leaks
+        lang = item.config.stash[STATE].lang
+        raise Leaked(i18n.t("leaked", lang, kata=kata_name(item), leaks="\n  ".join(leaks)), pytrace=False)
+    return result
+
+
+def _sweep(before_threads, before_shm) -> list[str]:
+    """Kill what the test left running, unlink what it left in /dev/shm; say what it was."""
+    leaks = []
+    found = procs.descendants()
+    if found:
+        # A child may be a moment from exiting on its own (a pool worker after shutdown):
+        # give the tree a short grace before calling it a leak.
+        multiprocessing.active_children()
+        procs.wait_until(lambda: not [p for p in procs.descendants() if not procs.is_zombie(p)], 0.5)
+        found = procs.descendants()
+        for p in found:
+            kind = "zombie_process" if procs.is_zombie(p) else "running_process"
+            leaks.append(i18n.t(kind, what=procs.describe(p)))
+        procs.kill_tree(found)
+    else:
+        procs.reap_children()
+    gc.collect()
+    for thread in set(threading.enumerate()) - before_threads:
+        thread.join(timeout=1.0)
+        if thread.is_alive():
+            leaks.append(i18n.t("running_thread", name=thread.name))
+    new_shm = procs.shm_names() - before_shm
+    if new_shm:
+        for name in sorted(new_shm - procs.shm_in_use(new_shm)):
+            procs.remove_shm(name)
+            leaks.append(i18n.t("shm_left", name=name))
+    return leaks
+
+
+# --- timeouts ----------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """Replace pytest-timeout's SIGALRM handler with one that cleans up on the spot.
+
+    An autouse fixture cannot run while the test is stuck (in an executor's ``__exit__``,
+    say), so the handler itself names the kata line that blocked, kills the test's process
+    tree (which is what unblocks a stuck ``join`` or ``shutdown``), then fails the test.
+    If cleanup blocks again, the alarm fires again; after three tries the run is ended
+    with the result recorded.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        return None  # pytest-timeout's own thread method takes over
+    state = item.config.stash[STATE]
+    entry = state.kata_entry(kata_name(item))
+    timeout = ((entry.timeout if entry and entry.timeout else None) or settings.timeout) * state.scale
+    tries = []
+
+    def handler(signum, frame):
+        __tracebackhide__ = True
+        tries.append(time.monotonic())
+        if len(tries) == 1:
+            stack = traceback.extract_stack(frame)
+            where = _innermost(stack, state) or _format_frame(stack[-1]) if stack else ""
+            item.stash[HANG] = {
+                "where": where,
+                "stack": _all_stacks(),
+                "killed": procs.kill_descendants(),
+            }
+        else:
+            procs.kill_descendants(grace=0.1)
+        if len(tries) > 3:
+            _write_result(item, "timeout", item.stash[HANG]["where"], "")
+            os._exit(3)
+        signal.setitimer(signal.ITIMER_REAL, 2.0)
+        raise Hang(
+            i18n.t("hang", state.lang, kata=kata_name(item), seconds=f"{timeout:g}", where=item.stash[HANG]["where"]),
+            pytrace=False,
+        )
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    return True
+
+
+def _innermost(stack, state) -> str:
+    """The innermost frame in the kit's kata or solution code, as ``path:line (func): code``."""
+    roots = [str(state.root / t) + os.sep for t in TARGETS]
+    for frame in reversed(list(stack)):
+        if any(frame.filename.startswith(r) for r in roots):
+            return _format_frame(frame, state.root)
+    return ""
+
+
+def _format_frame(frame, root=None) -> str:
+    path = frame.filename
+    if root is not None:
+        try:
+            path = str(Path(path).relative_to(root))
+        except ValueError:
+            pass
+    return f"{path}:{frame.lineno} ({frame.name}): {(frame.line or '').strip()}"
+
+
+def _all_stacks() -> str:
+    names = {t.ident: t.name for t in threading.enumerate()}
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        parts.append(f"Thread {names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame)))
+    return "\n".join(parts)
+
+
+# --- structured results --------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """``started`` before the test, ``result`` after its teardown: a run that dies in
+    between leaves a ``started`` alone, which the reader turns into ``crashed``."""
+    state = item.config.stash[STATE]
+    item.stash[OUTCOME] = {"outcome": "passed", "message": "", "where": "", "start": time.perf_counter()}
+    if state.writer:
+        state.writer.write("started", **_ids(item))
+    try:
+        return (yield)
+    finally:
+        _write_result(item)
+
+
+def _ids(item) -> dict:
+    return {
+        "nodeid": item.nodeid,
+        "kata": kata_name(item),
+        "test": getattr(item, "originalname", item.name),
+        "start_method": start_method_of(item),
+        "python": PY,
+        "target": item.config.stash[STATE].target,
+    }
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    record = item.stash.get(OUTCOME, None)
+    if record is None:
+        return report
+    if report.skipped and record["outcome"] == "passed":
+        record["outcome"] = "skipped"
+    elif report.failed and record["outcome"] in ("passed", "skipped"):
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, Hang):
+            record["outcome"] = "timeout"
+        elif isinstance(exc, Leaked):
+            record["outcome"] = "leaked"
+        elif call.when != "call":
+            record["outcome"] = "error"
+        else:
+            record["outcome"] = "failed"
+        record["message"] = _message(exc, report)
+        if call.excinfo is not None:
+            record["where"] = _innermost(traceback.extract_tb(call.excinfo.tb), item.config.stash[STATE])
+    if call.when == "call" and isinstance(call.excinfo and call.excinfo.value, Hang):
+        record["where"] = item.stash[HANG]["where"]
+    return report
+
+
+def _message(exc, report) -> str:
+    if exc is None:
+        return report.longreprtext[-2000:]
+    if isinstance(exc, AssertionError):
+        # pytest's rewrite appends "assert ..." after the message: keep the teaching part.
+        text = str(exc).split("\nassert ", 1)[0]
+        return text or report.longreprtext[-2000:]
+    if isinstance(exc, KataRaised):
+        return i18n.t("kata_raised", type=exc.type_name, message=exc.message)
+    if isinstance(exc, pytest.fail.Exception):
+        return exc.msg or ""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _write_result(item, outcome=None, where=None, message=None):
+    state = item.config.stash[STATE]
+    record = item.stash.get(OUTCOME, None)
+    if not state.writer or record is None:
+        return
+    state.writer.write(
+        "result",
+        **_ids(item),
+        outcome=outcome or record["outcome"],
+        message=message if message is not None else record["message"],
+        where=where if where is not None else record["where"],
+        stack=item.stash[HANG]["stack"] if HANG in item.stash else "",
+        leaks=item.stash.get(LEAKS, []),
+        duration=round(time.perf_counter() - record["start"], 4),
+    )

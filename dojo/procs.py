@@ -1,0 +1,199 @@
+"""The operating-system side of the guards, in one small module.
+
+Linux mechanisms (``/proc``, ``/dev/shm``, ``prctl``) live only here, so that another OS
+can run the kit with fewer guards instead of a rewrite: every function degrades to
+"nothing found" where its mechanism does not exist.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+SHM_DIR = Path("/dev/shm")
+# What multiprocessing creates there: SharedMemory segments ("psm_"), named semaphores
+# of spawn/forkserver contexts ("sem.mp-"), and the Windows-style names of other tools.
+SHM_PREFIXES = ("psm_", "sem.mp-", "wnsm_", "mp-")
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def set_subreaper() -> bool:
+    """Make this process adopt its orphaned descendants.
+
+    A learner's process that calls ``setsid()`` leaves our process group, and one whose
+    parent died is re-parented to init; as a subreaper we stay their ancestor, so the
+    guard still finds and kills them.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def infrastructure_pids() -> set[int]:
+    """Processes alive by design while the session lives: forkserver, resource tracker."""
+    pids = set()
+    try:
+        from multiprocessing import forkserver
+
+        pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+        if pid:
+            pids.add(pid)
+    except Exception:  # pragma: no cover - private API moved
+        pass
+    try:
+        from multiprocessing import resource_tracker
+
+        pid = getattr(resource_tracker._resource_tracker, "_pid", None)
+        if pid:
+            pids.add(pid)
+    except Exception:  # pragma: no cover - private API moved
+        pass
+    return pids
+
+
+def descendants(pid: int | None = None) -> list[psutil.Process]:
+    """Every live or zombie descendant, except the session's infrastructure processes."""
+    try:
+        procs = psutil.Process(pid or os.getpid()).children(recursive=True)
+    except psutil.Error:
+        return []
+    infra = infrastructure_pids()
+    return [p for p in procs if p.pid not in infra]
+
+
+def describe(proc: psutil.Process) -> str:
+    try:
+        with proc.oneshot():
+            status = proc.status()
+            cmd = " ".join(proc.cmdline()[:4]) or proc.name()
+        return f"pid {proc.pid} ({status}): {cmd}"[:160]
+    except psutil.Error:
+        return f"pid {proc.pid} (gone)"
+
+
+def is_zombie(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def kill_tree(procs: list[psutil.Process], grace: float = 1.0) -> None:
+    """SIGTERM, wait up to ``grace`` seconds, then SIGKILL whatever is left; reap ours."""
+    alive = [p for p in procs if not is_zombie(p)]
+    for p in alive:
+        _signal(p, signal.SIGTERM)
+    _, still = psutil.wait_procs(alive, timeout=grace)
+    for p in still:
+        _signal(p, signal.SIGKILL)
+    psutil.wait_procs(still, timeout=grace)
+    reap_children()
+
+
+def kill_descendants(grace: float = 0.5) -> list[str]:
+    """Kill every descendant (infrastructure aside); return what was found, described."""
+    procs = descendants()
+    found = [describe(p) for p in procs]
+    if procs:
+        kill_tree(procs, grace)
+    return found
+
+
+def reap_children() -> None:
+    """Collect exit statuses so that no child of ours stays a zombie.
+
+    multiprocessing's own children are joined through multiprocessing (reaping them with
+    waitpid behind its back would leave their Process objects waiting forever).
+    """
+    import multiprocessing
+
+    multiprocessing.active_children()
+    known = {p.pid for p in multiprocessing.active_children()}
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    for child in children:
+        if child.pid in known or child.pid in infrastructure_pids():
+            continue
+        if is_zombie(child):
+            try:
+                os.waitpid(child.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _signal(proc: psutil.Process, sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except psutil.Error:
+        pass
+
+
+def shm_names() -> set[str]:
+    """multiprocessing's objects in /dev/shm right now."""
+    try:
+        return {n for n in os.listdir(SHM_DIR) if n.startswith(SHM_PREFIXES)}
+    except OSError:
+        return set()
+
+
+def shm_in_use(names: set[str]) -> set[str]:
+    """Which of ``names`` some live process still maps or holds open."""
+    if not names:
+        return set()
+    paths = {str(SHM_DIR / n): n for n in names}
+    used = set()
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
+                for line in maps:
+                    if "/dev/shm/" in line:
+                        path = line.rstrip("\n").split(None, 5)[-1].replace(" (deleted)", "")
+                        if path in paths:
+                            used.add(paths[path])
+        except OSError:
+            continue
+    return used
+
+
+def remove_shm(name: str) -> None:
+    """Unlink a leaked object and tell the resource tracker it is gone, so that it does
+    not warn about it again at exit."""
+    try:
+        os.unlink(SHM_DIR / name)
+    except OSError:
+        return
+    try:
+        from multiprocessing import resource_tracker
+
+        if resource_tracker._resource_tracker._fd is not None:
+            rtype = "semaphore" if name.startswith("sem.") else "shared_memory"
+            tracked = "/" + (name[4:] if name.startswith("sem.") else name)
+            resource_tracker.unregister(tracked, rtype)
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+def wait_until(predicate, timeout: float, step: float = 0.005) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes (used only where the OS gives
+    no event to wait on, such as another process's exit status)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)

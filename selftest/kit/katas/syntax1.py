@@ -1,0 +1,6 @@
+"""Does not parse."""
+
+
+def broken(ctx)
+    # TODO: add the colon
+    return 1

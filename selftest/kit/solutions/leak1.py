@@ -1,0 +1,2 @@
+def leave_things(ctx):
+    return "nothing"

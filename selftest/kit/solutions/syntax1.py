@@ -1,0 +1,2 @@
+def broken(ctx):
+    return 1

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dojo import i18n, manifest, procs, results
+from dojo import i18n, manifest, procs, results, tracker
 from dojo.testing import KataRaised, check_plain
 
 TARGETS = ("katas", "solutions")
@@ -85,6 +86,12 @@ class DojoState:
             self.manifest_error = exc
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         self.writer = results.Writer(path) if path else None
+        self.ledger = None
+        fd, ledger_path = tempfile.mkstemp(prefix="dojo-ledger-")
+        os.close(fd)
+        self.ledger_path = ledger_path
+        if tracker.install(ledger_path):
+            self.ledger = tracker.Ledger(ledger_path)
 
     def kata_entry(self, name):
         if self.manifest is None:
@@ -143,6 +150,11 @@ def pytest_unconfigure(config):
     state = config.stash.get(STATE, None)
     if state and state.writer:
         state.writer.close()
+    if state:
+        try:
+            os.unlink(state.ledger_path)  # the tracker keeps its open handle until it exits
+        except OSError:
+            pass
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -323,16 +335,17 @@ def host():
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_call(item):
+    ledger = item.config.stash[STATE].ledger
     before_threads = set(threading.enumerate())
-    before_shm = procs.shm_names()
+    before_shm = ledger.offset() if ledger else procs.shm_names()
     try:
         result = yield
     except BaseException:
-        leaks = _sweep(before_threads, before_shm)
+        leaks = _sweep(before_threads, ledger, before_shm)
         if leaks:
             item.stash[LEAKS] = leaks
         raise
-    leaks = _sweep(before_threads, before_shm)
+    leaks = _sweep(before_threads, ledger, before_shm)
     if leaks:
         item.stash[LEAKS] = leaks
         lang = item.config.stash[STATE].lang
@@ -340,7 +353,7 @@ def pytest_runtest_call(item):
     return result
 
 
-def _sweep(before_threads, before_shm) -> list[str]:
+def _sweep(before_threads, ledger, before_shm) -> list[str]:
     """Kill what the test left running, unlink what it left in /dev/shm; say what it was."""
     leaks = []
     found = procs.descendants()
@@ -361,10 +374,17 @@ def _sweep(before_threads, before_shm) -> list[str]:
         thread.join(timeout=1.0)
         if thread.is_alive():
             leaks.append(i18n.t("running_thread", name=thread.name))
-    new_shm = procs.shm_names() - before_shm
-    if new_shm:
-        for name in sorted(new_shm - procs.shm_in_use(new_shm)):
-            procs.remove_shm(name)
+    # Shared-memory segments outlive every process unless unlinked: a leak. (Named
+    # semaphores are unlinked when their object is collected, or by the resource
+    # tracker at the end of the session; dojo verify checks that nothing is left then.)
+    if ledger is not None:
+        ledger.sync()
+        new_shm = ledger.registered_since(before_shm) & procs.shm_names()
+    else:
+        new_shm = procs.shm_names() - before_shm
+    new_shm = {n for n in new_shm if not n.startswith("sem.")}
+    for name in sorted(new_shm - procs.shm_in_use(new_shm)):
+        if procs.remove_shm(name):
             leaks.append(i18n.t("shm_left", name=name))
     return leaks
 

@@ -169,13 +169,13 @@ def shm_in_use(names: set[str]) -> set[str]:
     return used
 
 
-def remove_shm(name: str) -> None:
+def remove_shm(name: str) -> bool:
     """Unlink a leaked object and tell the resource tracker it is gone, so that it does
-    not warn about it again at exit."""
+    not warn about it again at exit. False if it was already gone."""
     try:
         os.unlink(SHM_DIR / name)
     except OSError:
-        return
+        return False
     try:
         from multiprocessing import resource_tracker
 
@@ -185,6 +185,7 @@ def remove_shm(name: str) -> None:
             resource_tracker.unregister(tracked, rtype)
     except Exception:  # pragma: no cover - best effort
         pass
+    return True
 
 
 def wait_until(predicate, timeout: float, step: float = 0.005) -> bool:

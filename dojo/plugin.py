@@ -125,6 +125,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "kata(name): the kata a test belongs to (default: from the file name test_<name>.py)")
+    config.addinivalue_line("markers", "slow: dojo's own slower tests (deselect with -m 'not slow')")
     state = DojoState(config)
     config.stash[STATE] = state
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

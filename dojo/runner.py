@@ -100,14 +100,15 @@ def run_kata(root: Path, kata: str, target: str, *, start_methods=None, wall: fl
         os.unlink(path)
 
 
-def stop_tree(proc: subprocess.Popen, grace: float = 1.0) -> None:
-    """Stacks first (SIGUSR1: the plugin's faulthandler), then kill the whole tree."""
+def stop_tree(proc: subprocess.Popen, grace: float = 0.3) -> None:
+    """Stacks first (SIGUSR1 to pytest alone: the plugin's faulthandler; its children
+    would die of it), then kill the whole tree."""
     try:
         tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.Error:
         tree = []
     try:
-        os.killpg(proc.pid, signal.SIGUSR1)
+        os.kill(proc.pid, signal.SIGUSR1)
     except OSError:
         pass
     try:
@@ -144,7 +145,7 @@ def reap_adopted() -> None:
     learner's process that left its run's session with setsid() and outlived the run.
     Runs in progress are direct children too, and are left alone."""
     with _active_lock:
-        active = set(_active)
+        active = set(_active) | procs.infrastructure_pids()
         try:
             children = psutil.Process().children()
         except psutil.Error:

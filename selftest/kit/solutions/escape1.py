@@ -1,0 +1,2 @@
+def run_away(ctx):
+    return 0

@@ -1,0 +1,101 @@
+"""The runner and the plugin against the fixture kit: hangs, crashes, leaks, syntax errors."""
+
+import os
+
+import pytest
+
+from dojo import procs, runner
+from selftest.helpers import copy_kit, processes_mentioning
+
+METHODS = ["fork", "spawn", "forkserver"]
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    return copy_kit(tmp_path_factory.mktemp("runner"))
+
+
+def outcomes(result):
+    return {c.start_method: c.outcome for c in result.run.cells}
+
+
+def test_a_solved_kata_passes_on_every_start_method(kit):
+    result = runner.run_kata(kit, "good1", "solutions")
+    assert outcomes(result) == {m: "passed" for m in METHODS}, result.output
+    assert result.returncode == 0
+
+
+def test_an_unsolved_kata_fails_with_its_teaching_message(kit):
+    result = runner.run_kata(kit, "good1", "katas")
+    assert outcomes(result) == {m: "failed" for m in METHODS}
+    by_method = {c.start_method: c.message for c in result.run.cells}
+    assert by_method["spawn"] == "doubles under spawn returned [1, 2, 3]"
+
+
+def test_korean_learners_read_the_teaching_message_in_korean(kit):
+    result = runner.run_kata(kit, "good1", "katas", start_methods=["fork"], env={"DOJO_LANG": "ko"})
+    assert [c.message for c in result.run.cells] == ["fork에서 doubles가 [1, 2, 3]를 돌려줌"]
+
+
+def test_a_hang_ends_within_its_timeout_naming_the_line_it_blocked_on(kit):
+    result = runner.run_kata(kit, "hang1", "katas", wall=60)
+    assert not result.overran
+    assert outcomes(result) == {m: "timeout" for m in METHODS}
+    for cell in result.run.cells:
+        assert cell.where == "katas/hang1.py:15 (wait_for_child): child.join()"
+        assert "hang1" in cell.message and "katas/hang1.py:15" in cell.message
+        assert "wait_for_child" in cell.stack
+        assert cell.duration < 5, "the kata's manifest timeout is 2 s"
+    assert not processes_mentioning(str(kit))
+
+
+def test_a_crash_is_recorded_as_crashed_never_as_a_pass(kit):
+    result = runner.run_kata(kit, "crash1", "katas")
+    # os._exit(0) ended the whole pytest process with status 0: only the records tell.
+    assert result.returncode == 0
+    assert [c.outcome for c in result.run.cells] == ["crashed"]
+    assert result.run.finished is None
+
+
+def test_leftover_processes_and_segments_are_killed_unlinked_and_reported(kit):
+    result = runner.run_kata(kit, "leak1", "katas")
+    assert outcomes(result) == {m: "leaked" for m in METHODS}
+    segments = set()
+    for cell in result.run.cells:
+        assert any("still running" in leak for leak in cell.leaks), cell.leaks
+        segments |= {leak.rsplit(" ", 1)[-1] for leak in cell.leaks if "psm_" in leak}
+    assert len(segments) == 3, result.run.cells
+    assert segments & procs.shm_names() == set()
+    assert not processes_mentioning(str(kit))
+
+
+def test_a_process_that_escaped_with_setsid_is_still_found_and_killed(kit):
+    result = runner.run_kata(kit, "escape1", "katas")
+    assert outcomes(result) == {m: "leaked" for m in METHODS}
+    assert not processes_mentioning(str(kit))
+
+
+def test_a_syntax_error_names_the_line_and_spares_the_other_katas(kit):
+    result = runner.run_kata(kit, "syntax1", "katas")
+    assert outcomes(result) == {m: "error" for m in METHODS}
+    assert "katas/syntax1.py line 4: SyntaxError" in result.run.cells[0].message
+    assert outcomes(runner.run_kata(kit, "good1", "solutions", start_methods=["fork"])) == {"fork": "passed"}
+
+
+def test_a_run_past_its_wall_limit_is_killed_with_its_whole_tree(kit):
+    result = runner.run_kata(kit, "hang1", "katas", start_methods=["spawn"], wall=0.8)
+    assert result.overran
+    assert [c.outcome for c in result.run.cells] == ["crashed"]
+    assert not processes_mentioning(str(kit))
+    assert not [p for p in procs.descendants() if not procs.is_zombie(p)]
+
+
+def test_the_start_method_option_narrows_the_matrix(kit):
+    result = runner.run_kata(kit, "good1", "solutions", start_methods=["spawn"])
+    assert outcomes(result) == {"spawn": "passed"}
+    assert result.run.session["start_methods"] == ["spawn"]
+
+
+def test_the_results_file_is_left_nowhere(kit, tmp_path):
+    runner.run_kata(kit, "good1", "solutions", start_methods=["fork"])
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("dojo-")]

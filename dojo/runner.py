@@ -47,6 +47,8 @@ def pytest_command(root: Path, kata: str, target: str, results_path: str, start_
         "-q",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "pytest_timeout",  # plugin autoload is off (child_env): only what the kit needs
         f"tests/test_{kata}.py",
         f"--target={target}",
         f"--dojo-results={results_path}",
@@ -59,6 +61,9 @@ def pytest_command(root: Path, kata: str, target: str, results_path: str, start_
 def child_env(extra=None) -> dict:
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # two saves within a second must never load a stale .pyc
+    # Other pytest plugins in the environment (randomly, anyio, ...) cost start-up time
+    # and may reorder or alter the run; the kit loads what it needs explicitly.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("DOJO_RESULTS", None)
     env.update(extra or {})
     return env

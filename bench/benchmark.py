@@ -1,0 +1,88 @@
+"""How fast is the feedback? Prints medians of repeated runs; not a test.
+
+    python bench/benchmark.py [--runs N] [--kata NAME] [--full]
+
+  one kata, one start method   python -m pytest tests/test_<kata>.py --start-method fork
+  one kata, all three          python -m pytest tests/test_<kata>.py
+  the full check               dojo verify (every kata, solutions and katas, all methods)
+  spawned child                start+join of a spawned child inside a kit test run,
+                               against the same child spawned by a bare script
+
+Targets on the 2-core reference machine: one kata on one method <= 0.6 s, on all three
+<= 1.2 s, spawned child <= 1.3 x bare, full check on one Python <= 90 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(cmd, env=None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    return time.perf_counter() - t0
+
+
+def median_of(runs, cmd, env=None) -> float:
+    timed(cmd, env)  # warm the page cache
+    return statistics.median(timed(cmd, env) for _ in range(runs))
+
+
+def spawn_under_kit() -> float:
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "bench/test_spawn_in_kit.py", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "DOJO_BENCH_OUT": out.name},
+            check=True,
+        )
+        return float(out.read())
+
+
+def spawn_bare() -> float:
+    out = subprocess.run([sys.executable, "bench/spawn_cost.py"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--kata", default="processes1")
+    parser.add_argument("--target", default="solutions", choices=("katas", "solutions"))
+    parser.add_argument("--no-full", action="store_true", help="skip the full check")
+    args = parser.parse_args(argv)
+    py = sys.executable
+    test = f"tests/test_{args.kata}.py"
+    base = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", test, f"--target={args.target}"]
+    rows = []
+    one = median_of(args.runs, base + ["--start-method=fork"])
+    rows.append((f"one kata ({args.kata}), fork", one, 0.6))
+    for method in ("spawn", "forkserver"):
+        rows.append((f"one kata ({args.kata}), {method}", median_of(args.runs, base + [f"--start-method={method}"]), 0.6))
+    rows.append((f"one kata ({args.kata}), all three methods", median_of(args.runs, base), 1.2))
+    kit = statistics.median(spawn_under_kit() for _ in range(3))
+    bare = statistics.median(spawn_bare() for _ in range(3))
+    if not args.no_full:
+        rows.append(("full check (dojo verify, 1 run)", timed([py, "-m", "dojo", "verify"]), 90.0))
+    print(f"Python {sys.version.split()[0]}, {len(os.sched_getaffinity(0))} usable CPUs, median of {args.runs} runs")
+    for label, seconds, target in rows:
+        flag = "ok " if seconds <= target else "SLOW"
+        print(f"  {flag} {label:<44} {seconds:7.3f} s   (target <= {target:g} s)")
+    ratio = kit / bare
+    flag = "ok " if ratio <= 1.3 else "SLOW"
+    print(f"  {flag} {'spawned child: under the kit / bare':<44} {kit * 1000:6.1f} ms / {bare * 1000:.1f} ms = {ratio:.2f}x   (target <= 1.3x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -360,17 +360,21 @@ def _sweep(before_threads, ledger, before_shm) -> list[str]:
     leaks = []
     found = procs.descendants()
     if found:
+        # Processes this process started and never joined: a finished one is a zombie
+        # until someone waits for it. (Orphans we adopted as a subreaper are reaped
+        # quietly; the ones still running are reported below.)
+        unjoined = procs.unjoined_children()
+        for p in found:
+            if procs.is_zombie(p) and p.pid in unjoined:
+                leaks.append(i18n.t("zombie_process", what=f"pid {p.pid} ({unjoined[p.pid]})"))
         # A child may be a moment from exiting on its own (a pool worker after shutdown):
         # give the tree a short grace before calling it a leak.
-        multiprocessing.active_children()
         procs.wait_until(lambda: not [p for p in procs.descendants() if not procs.is_zombie(p)], 0.5)
-        found = procs.descendants()
-        for p in found:
-            kind = "zombie_process" if procs.is_zombie(p) else "running_process"
-            leaks.append(i18n.t(kind, what=procs.describe(p)))
-        procs.kill_tree(found)
-    else:
-        procs.reap_children()
+        running = [p for p in procs.descendants() if not procs.is_zombie(p)]
+        for p in running:
+            leaks.append(i18n.t("running_process", what=procs.describe(p)))
+        procs.kill_tree(running)
+    procs.reap_children()
     gc.collect()
     for thread in set(threading.enumerate()) - before_threads:
         thread.join(timeout=1.0)

@@ -109,6 +109,17 @@ def kill_descendants(grace: float = 0.5) -> list[str]:
     return found
 
 
+def unjoined_children() -> dict:
+    """pid -> name of multiprocessing children this process started and never joined."""
+    from multiprocessing import process
+
+    return {
+        p.pid: p.name
+        for p in list(getattr(process, "_children", ()))
+        if getattr(p, "_popen", None) is not None and p._popen.returncode is None
+    }
+
+
 def reap_children() -> None:
     """Collect exit statuses so that no child of ours stays a zombie.
 

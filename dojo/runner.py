@@ -10,6 +10,7 @@ The controller never imports kata code; it reads the JSON Lines the plugin wrote
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -166,3 +167,118 @@ def reap_adopted() -> None:
                 os.waitpid(child.pid, 0)
             except ChildProcessError:
                 pass
+
+
+class WarmRunner:
+    """Client of dojo/warm.py: one warm process, a forked child per run.
+
+    Falls back to a cold ``python -m pytest`` (run_kata) whenever the warm process is
+    not there or dies; a result is never lost to the optimisation.
+    """
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self._ids = 0
+
+    def start(self) -> bool:
+        if self.proc and self.proc.poll() is None:
+            return True
+        try:
+            with _active_lock:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-c", "from dojo.warm import serve; serve()"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=child_env(),
+                    start_new_session=True,
+                    text=True,
+                    bufsize=1,
+                )
+                _active.add(self.proc.pid)
+            ready = self._read(timeout=30)
+            return bool(ready and ready.get("event") == "ready")
+        except OSError:
+            self.proc = None
+            return False
+
+    def _read(self, timeout: float):
+        import select
+
+        if not self.proc or self.proc.stdout is None:
+            return None
+        ready, _, _ = select.select([self.proc.stdout], [], [], max(timeout, 0))
+        if not ready:
+            return None
+        line = self.proc.stdout.readline()
+        if not line:
+            return None
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    def run(self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None) -> RunResult:
+        if not self.start():
+            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
+        fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
+        os.close(fd)
+        out_fd, out_path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".out")
+        os.close(out_fd)
+        self._ids += 1
+        run_env = child_env(env)
+        args = pytest_command(root, kata, target, path, start_methods)[3:]  # after "python -m pytest"
+        request = {"op": "run", "id": self._ids, "root": str(root), "args": args, "env": run_env, "output": out_path}
+        started = time.monotonic()
+        overran = False
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            event = self._read(timeout=10)
+            if not event or event.get("event") != "started":
+                raise OSError("warm runner did not start the run")
+            child = event["pid"]
+            finished = self._read(timeout=wall)
+            if finished is None:
+                overran = True
+                try:
+                    os.kill(child, signal.SIGUSR1)  # stacks first
+                except OSError:
+                    pass
+                time.sleep(0.2)  # give faulthandler its moment to write the stacks
+                try:
+                    os.killpg(child, signal.SIGKILL)
+                except OSError:
+                    pass
+                finished = self._read(timeout=10)
+            if not finished:
+                raise OSError("warm runner lost the run")
+            with open(out_path, encoding="utf-8", errors="replace") as fh:
+                output = fh.read()
+            return RunResult(kata, target, finished["returncode"], results.read(path), output, time.monotonic() - started, overran)
+        except (OSError, BrokenPipeError, KeyError):
+            self.stop()
+            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
+        finally:
+            for p in (path, out_path):
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        if not self.proc:
+            return
+        try:
+            if self.proc.poll() is None:
+                try:
+                    self.proc.stdin.write('{"op": "quit"}\n')
+                    self.proc.stdin.flush()
+                    self.proc.wait(timeout=2)
+                except (OSError, subprocess.TimeoutExpired):
+                    stop_tree(self.proc)
+        finally:
+            with _active_lock:
+                _active.discard(self.proc.pid)
+            kill_leftovers(self.proc.pid)
+            self.proc = None

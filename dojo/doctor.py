@@ -1,0 +1,115 @@
+"""``dojo doctor`` (what is in force, what is missing) and ``dojo clean`` (leftovers)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import multiprocessing
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dojo import i18n, manifest, procs
+
+PACKAGES = ("pytest", "pytest-timeout", "pytest-xdist", "coverage", "psutil", "rich", "watchfiles")
+
+
+def doctor(root: Path | None = None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    lang = i18n.current_lang()
+    console = Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+    rows, missing = [], []
+    rows.append(("Python", f"{sys.version.split()[0]} ({sys.executable})"))
+    if sys.version_info < (3, 10):
+        missing.append("Python 3.10+")
+    methods = multiprocessing.get_all_start_methods()
+    rows.append(("start methods", ", ".join(methods)))
+    for m in ("fork", "spawn", "forkserver"):
+        if m not in methods:
+            missing.append(f"start method {m} (this OS offers {', '.join(methods)})")
+    for pkg in PACKAGES:
+        try:
+            rows.append((pkg, importlib.metadata.version(pkg)))
+        except importlib.metadata.PackageNotFoundError:
+            rows.append((pkg, "—"))
+            missing.append(pkg)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rows.append(("CPUs", f"{cpus} usable of {os.cpu_count()}"))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+        nproc = "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
+        rows.append(("process limit", f"RLIMIT_NPROC {nproc}" + (" (not enforced for root)" if os.getuid() == 0 else "")))
+    except (ImportError, ValueError):
+        missing.append("resource limits")
+    if os.path.isdir(procs.SHM_DIR) and os.access(procs.SHM_DIR, os.W_OK):
+        free = shutil.disk_usage(procs.SHM_DIR).free // 2**20
+        rows.append(("/dev/shm", f"writable, {free} MiB free"))
+    else:
+        rows.append(("/dev/shm", "—"))
+        missing.append("/dev/shm (leak checks of shared memory are off)")
+    rows.append(("subreaper", "yes" if procs.set_subreaper() else "no (setsid() escapees may outlive a run)"))
+    scale = os.environ.get("DOJO_TIMEOUT_SCALE", "1")
+    rows.append(("timeouts", f"10 s per test unless a kata says otherwise, x{scale} (DOJO_TIMEOUT_SCALE)"))
+    tty = sys.stdout.isatty() and sys.stdin.isatty()
+    size = shutil.get_terminal_size()
+    rows.append(("terminal", f"{'yes' if tty else 'no'}, {size.columns}x{size.lines}, colours {'off (NO_COLOR)' if os.environ.get('NO_COLOR') else 'on'}"))
+    rows.append(("language", f"{lang} (DOJO_LANG={os.environ.get('DOJO_LANG', '')!s}, LANG={os.environ.get('LANG', '')})"))
+    try:
+        m = manifest.load((root or manifest.find().parent) / "katas.toml")
+        rows.append(("katas.toml", f"{len(m.katas)} katas, valid"))
+    except manifest.ManifestError as exc:
+        rows.append(("katas.toml", str(exc)[:200]))
+        missing.append("a valid katas.toml")
+    table = Table(title=i18n.t("doctor_title", lang), show_header=False, title_justify="left")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    if missing:
+        console.print(i18n.t("doctor_missing", lang, items="; ".join(missing)), style="yellow", markup=False)
+        return 1
+    console.print(i18n.t("doctor_ok", lang), style="green")
+    return 0
+
+
+def clean(root: Path) -> int:
+    """Stop orphaned processes of earlier runs of this kit and remove unused segments."""
+    lang = i18n.current_lang()
+    import psutil
+
+    root_text = str(root)
+    markers = ("multiprocessing", "spawn_main", "forkserver", "resource_tracker", "dojo.warm", "dojo.tracker", "pytest")
+    me = os.getpid()
+    found = 0
+    for p in psutil.process_iter(["pid", "ppid", "cmdline", "cwd"]):
+        try:
+            info = p.info
+            if info["pid"] == me or info["ppid"] not in (0, 1):
+                continue
+            cmd = " ".join(info["cmdline"] or ())
+            if not any(mark in cmd for mark in markers):
+                continue
+            if not ((info["cwd"] or "").startswith(root_text) or root_text in cmd):
+                continue
+            print(i18n.t("clean_killed", lang, what=procs.describe(p)))
+            p.kill()
+            found += 1
+        except psutil.Error:
+            continue
+    names = {n for n in procs.shm_names() if n.startswith("psm_")}
+    uid = os.getuid()
+    for name in sorted(names - procs.shm_in_use(names)):
+        try:
+            if os.stat(procs.SHM_DIR / name).st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if procs.remove_shm(name):
+            print(i18n.t("clean_removed", lang, name=name))
+            found += 1
+    if not found:
+        print(i18n.t("clean_nothing", lang))
+    return 0

@@ -1,0 +1,193 @@
+"""The learner's side: check a kata (one start method first, then all), and draw it.
+
+The controller never imports kata code: every check is a run in a fresh process (the
+warm runner's forked child, or a cold pytest), read back as structured results.
+
+    check(kata) ── quick: the first start method the kata is declared to fail on
+                │      fails → Verdict(first failure)          (what the learner fixes next)
+                └─ passes → the other start methods
+                       fails → Verdict(first failure + matrix)
+                       passes → Verdict(passed, matrix)        (kata done)
+"""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dojo import i18n, manifest, results, runner
+
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+ORDER = ("fork", "spawn", "forkserver")
+
+
+@dataclass
+class Verdict:
+    kata: str
+    passed: bool
+    methods: list
+    cells: list = field(default_factory=list)
+    failure: results.Cell | None = None
+    problem: str = ""  # the run itself went wrong: crashed, no results, overran
+
+    @property
+    def stage(self) -> str:
+        return "matrix" if len(self.methods) > 1 else "quick"
+
+
+def available_methods() -> list[str]:
+    return [m for m in ORDER if m in multiprocessing.get_all_start_methods()]
+
+
+def quick_method(kata: manifest.Kata) -> str:
+    """The first start method the unsolved kata is declared to fail on (else the first)."""
+    methods = available_methods()
+    for m in kata.fails_on_for(PY):
+        if m in methods:
+            return m
+    return methods[0]
+
+
+def first_failure(cells: list) -> results.Cell | None:
+    order = {m: i for i, m in enumerate(ORDER)}
+    failing = [c for c in cells if c.failed]
+    failing.sort(key=lambda c: order.get(c.start_method or "", -1))
+    return failing[0] if failing else None
+
+
+def judge_run(kata: manifest.Kata, result: runner.RunResult, methods: list[str], lang=None) -> Verdict:
+    cells = result.run.cells
+    verdict = Verdict(kata.name, False, methods, cells)
+    if result.overran:
+        verdict.problem = i18n.t("run_overran", lang, seconds=f"{result.seconds:.0f}")
+    crashed = [c for c in cells if c.outcome == "crashed"]
+    if crashed:
+        verdict.problem = i18n.t(
+            "run_crashed", lang, outcome=crashed[0].outcome, test=crashed[0].test, returncode=result.returncode
+        )
+    if not cells:
+        verdict.problem = verdict.problem or i18n.t(
+            "run_no_results", lang, returncode=result.returncode, tail=result.output[-1500:].strip()
+        )
+        return verdict
+    verdict.failure = first_failure(cells)
+    reported = {c.start_method for c in cells}
+    expected = set(methods) if kata.processes else {None}
+    verdict.passed = verdict.failure is None and not verdict.problem and expected <= reported and all(
+        c.outcome in ("passed", "skipped") for c in cells
+    )
+    return verdict
+
+
+class Checker:
+    """Runs checks through a warm runner when there is one, else cold."""
+
+    def __init__(self, root: Path, warm: bool = True, lang: str | None = None):
+        self.root = root
+        self.lang = lang or i18n.current_lang()
+        self.warm = runner.WarmRunner() if warm else None
+
+    def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas") -> Verdict:
+        env = {"DOJO_LANG": self.lang}
+        wall = _wall(kata, len(methods))
+        if self.warm is not None:
+            result = self.warm.run(self.root, kata.name, target, start_methods=methods, wall=wall, env=env)
+        else:
+            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env)
+        return judge_run(kata, result, methods, self.lang)
+
+    def check(self, kata: manifest.Kata, on_stage=None) -> Verdict:
+        quick = quick_method(kata) if kata.processes else None
+        if quick is None:
+            return self.run(kata, available_methods())
+        verdict = self.run(kata, [quick])
+        if not verdict.passed:
+            return verdict
+        if on_stage:
+            on_stage(quick)
+        return self.run(kata, available_methods())
+
+    def close(self) -> None:
+        if self.warm is not None:
+            self.warm.stop()
+
+
+def _wall(kata: manifest.Kata, methods: int) -> float:
+    import os
+
+    scale = float(os.environ.get("DOJO_TIMEOUT_SCALE", "1") or 1)
+    per_test = (kata.timeout or 10) * scale
+    return 30 + per_test * 4 * max(methods, 1)
+
+
+# --- drawing ---------------------------------------------------------------------------
+
+
+def board(m: manifest.Manifest, state, current: str | None, lang=None):
+    from rich.table import Table
+
+    done = sum(1 for k in m.katas if k.name in state.done)
+    table = Table(title=i18n.t("board_title", lang, done=done, total=len(m.katas)), title_justify="left")
+    for key in ("col_kata", "col_track", "col_title", "col_points", "col_status"):
+        table.add_column(i18n.t(key, lang))
+    for k in m.katas:
+        if k.name in state.done:
+            status = f"[green]✓ {i18n.t('status_done', lang)}[/green]"
+        elif k.name == current:
+            status = f"[yellow]▶ {i18n.t('status_current', lang)}[/yellow]"
+        else:
+            status = f"[dim]{i18n.t('status_todo', lang)}[/dim]"
+        style = "bold" if k.name == current else None
+        table.add_row(k.name, k.track, i18n.pick(k.title, lang), str(k.points), status, style=style)
+    return table
+
+
+def failure_panel(verdict: Verdict, lang=None):
+    from rich.panel import Panel
+    from rich.text import Text
+
+    text = Text()
+    cell = verdict.failure
+    if verdict.problem:
+        text.append(verdict.problem + "\n", style="red")
+    if cell is not None:
+        text.append(cell.message or cell.outcome)
+        if cell.where:
+            text.append("\n" + i18n.t("where", lang, where=cell.where), style="dim")
+        if cell.leaks and "leak" not in (cell.message or ""):
+            text.append("\n" + "\n".join(cell.leaks), style="dim")
+        title = i18n.t("first_failure", lang, kata=verdict.kata, method=cell.start_method or "-", test=cell.test)
+    else:
+        title = verdict.kata
+    return Panel(text, title=Text(title), title_align="left", border_style="red")
+
+
+def matrix(verdict: Verdict, lang=None):
+    from rich.table import Table
+
+    methods = [m for m in ORDER if m in verdict.methods] or ["-"]
+    table = Table(title=i18n.t("matrix_title", lang, kata=verdict.kata), title_justify="left")
+    table.add_column("test")
+    for m in methods:
+        table.add_column(m, justify="center")
+    tests = []
+    for c in verdict.cells:
+        if c.test not in tests:
+            tests.append(c.test)
+    marks = {"passed": "[green]✓[/green]", "skipped": "[dim]–[/dim]"}
+    for test in tests:
+        row = [test.removeprefix("test_").replace("_", " ")]
+        for m in methods:
+            cell = next((c for c in verdict.cells if c.test == test and (c.start_method or "-") == m), None)
+            row.append("[dim]·[/dim]" if cell is None else marks.get(cell.outcome, f"[red]✗ {cell.outcome}[/red]"))
+        table.add_row(*row)
+    return table
+
+
+def solution_diff(root: Path, name: str) -> str:
+    mine = (root / "katas" / f"{name}.py").read_text(encoding="utf-8").splitlines(keepends=True)
+    theirs = (root / "solutions" / f"{name}.py").read_text(encoding="utf-8").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(mine, theirs, f"katas/{name}.py", f"solutions/{name}.py"))

@@ -1,0 +1,253 @@
+"""``dojo`` in a terminal: the board, then watch mode on the first unsolved kata.
+
+    keys thread ──┐                       ┌── check in a worker thread (warm runner)
+    watch thread ─┼─> events queue ─> loop┤
+    check thread ─┘                       └── draw with rich
+A save is debounced by watchfiles; a save during a check queues one more check.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+
+from dojo import i18n, learn, manifest, state as state_mod
+
+
+class Loop:
+    def __init__(self, root: Path, console, lang: str | None = None):
+        self.root = root
+        self.console = console
+        self.lang = lang or i18n.current_lang()
+        self.events: queue.Queue = queue.Queue()
+        self.checker = learn.Checker(root, warm=True, lang=self.lang)
+        self.state = state_mod.State.load(root)
+        self.manifest: manifest.Manifest | None = None
+        self.current: str | None = None
+        self.done_current = False
+        self.checking = False
+        self.stop = threading.Event()
+
+    # --- events ---------------------------------------------------------------------
+    def _keys(self) -> None:
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)
+            while not self.stop.is_set():
+                ch = os.read(fd, 1).decode(errors="ignore")
+                if ch:
+                    self.events.put(("key", ch.lower()))
+                    if ch.lower() == "q":
+                        return
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+    def _watch(self) -> None:
+        from watchfiles import watch
+
+        for changes in watch(self.root, debounce=150, step=20, stop_event=self.stop, recursive=True, raise_interrupt=False):
+            paths = {Path(p).resolve() for _, p in changes}
+            relevant = {p for p in paths if p.suffix in (".py", ".toml") and ".dojo" not in p.parts}
+            if relevant:
+                self.events.put(("changed", relevant))
+
+    # --- actions --------------------------------------------------------------------
+    def load_manifest(self) -> bool:
+        try:
+            self.manifest = manifest.load(self.root / "katas.toml")
+            return True
+        except manifest.ManifestError as exc:
+            self.manifest = None
+            self.console.print(f"[red]{i18n.t('manifest_broken', self.lang, error=exc)}[/red]")
+            return False
+
+    def show_board(self) -> None:
+        if self.manifest:
+            self.console.print(learn.board(self.manifest, self.state, self.current, self.lang))
+
+    def start_check(self, kata_name: str, all_methods: bool = False) -> None:
+        if self.checking or self.manifest is None:
+            self.events.put(("recheck", kata_name)) if self.checking else None
+            return
+        try:
+            kata = self.manifest.get(kata_name)
+        except KeyError:
+            return
+        self.checking = True
+        methods = learn.available_methods() if all_methods or not kata.processes else [learn.quick_method(kata)]
+        self.console.print(f"[dim]{i18n.t('running', self.lang, kata=kata.name, methods=', '.join(methods))}[/dim]")
+
+        def work():
+            try:
+                if all_methods:
+                    verdict = self.checker.run(kata, learn.available_methods())
+                else:
+                    verdict = self.checker.check(
+                        kata,
+                        on_stage=lambda m: self.events.put(("stage", (kata.name, m))),
+                    )
+                self.events.put(("verdict", verdict))
+            except Exception as exc:  # a bug of ours must not end the learner's loop
+                self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=work, daemon=True).start()
+
+    def show_verdict(self, verdict: learn.Verdict) -> None:
+        self.checking = False
+        if verdict.passed and verdict.stage == "matrix":
+            self.console.print(learn.matrix(verdict, self.lang))
+            self.console.print(
+                f"[green]{i18n.t('kata_done', self.lang, kata=verdict.kata, methods=', '.join(verdict.methods))}[/green]"
+            )
+            self.state.mark_done(verdict.kata)
+            self.state.save()
+            self.done_current = True
+            self.console.print(i18n.t("compare_solution", self.lang, path=f"solutions/{verdict.kata}.py"))
+            self.console.print(i18n.t("next_prompt", self.lang))
+            return
+        if verdict.stage == "matrix":
+            self.console.print(learn.matrix(verdict, self.lang))
+        self.console.print(learn.failure_panel(verdict, self.lang))
+
+    def hint(self) -> None:
+        if not self.manifest or not self.current:
+            return
+        kata = self.manifest.get(self.current)
+        level = self.state.hints.get(kata.name, 0) + 1
+        if level > len(kata.hints):
+            self.console.print(i18n.t("no_more_hints", self.lang, kata=kata.name, path=f"solutions/{kata.name}.py"))
+            return
+        self.state.hints[kata.name] = level
+        self.state.save()
+        self.console.print(f"[cyan]{i18n.t('hint_header', self.lang, level=level, total=len(kata.hints), kata=kata.name)}[/cyan]")
+        self.console.print(i18n.pick(kata.hints[level - 1], self.lang))
+
+    def move_to(self, name: str | None) -> None:
+        self.current = name
+        self.done_current = False
+        self.state.current = name
+        self.state.save()
+        if name is None:
+            self.console.print(f"[green]{i18n.t('all_done', self.lang)}[/green]")
+            return
+        self.show_board()
+        self.console.print(i18n.t("watching", self.lang, path=f"katas/{name}.py"))
+        if not (self.root / "katas" / f"{name}.py").exists():
+            self.console.print(f"[red]{i18n.t('file_missing_watch', self.lang, path=f'katas/{name}.py')}[/red]")
+            return
+        self.start_check(name)
+
+    def next_unsolved(self, after: str | None) -> str | None:
+        names = self.manifest.names() if self.manifest else []
+        start = names.index(after) + 1 if after in names else 0
+        for name in names[start:] + names[:start]:
+            if name not in self.state.done:
+                return name
+        return None
+
+    def pick_from_list(self) -> None:
+        self.show_board()
+        names = self.manifest.names() if self.manifest else []
+        self.console.print(" ".join(f"[bold]{i + 1}[/bold]:{n}" for i, n in enumerate(names)))
+        self.console.print("# + Enter:", end=" ")
+        digits = ""
+        while True:
+            kind, value = self.events.get()
+            if kind != "key":
+                self.events.put((kind, value))
+                continue
+            if value in ("\n", "\r"):
+                break
+            if value.isdigit():
+                digits += value
+                self.console.print(value, end="")
+        self.console.print()
+        if digits and 1 <= int(digits) <= len(names):
+            self.move_to(names[int(digits) - 1])
+
+    def reset_current(self) -> None:
+        if not self.current:
+            return
+        try:
+            backup = state_mod.reset(self.root, self.current)
+        except FileNotFoundError:
+            self.console.print(i18n.t("reset_no_pristine", self.lang, kata=self.current))
+            return
+        rel = backup.relative_to(self.root)
+        self.console.print(i18n.t("reset_done", self.lang, path=f"katas/{self.current}.py", backup=rel, kata=self.current))
+
+    # --- the loop ---------------------------------------------------------------------
+    def run(self) -> int:
+        if self.state.recovered:
+            self.console.print(f"[yellow]{i18n.t('state_recovered', self.lang, error=self.state.recovered)}[/yellow]")
+        self.load_manifest()
+        if self.manifest:
+            state_mod.snapshot_pristine(self.root, self.manifest.names())
+        threading.Thread(target=self._keys, daemon=True).start()
+        threading.Thread(target=self._watch, daemon=True).start()
+        first = self.state.current if self.state.current and self.state.current not in self.state.done else None
+        self.move_to(first or (self.state.first_unsolved(self.manifest.names()) if self.manifest else None))
+        pending = None
+        try:
+            while True:
+                kind, value = self.events.get()
+                if kind == "key":
+                    if value == "q":
+                        break
+                    self.on_key(value)
+                elif kind == "changed":
+                    if any(p.name == "katas.toml" for p in value):
+                        if self.load_manifest() and self.current:
+                            self.start_check(self.current)
+                        continue
+                    if self.current and (self.root / "katas" / f"{self.current}.py").resolve() in value:
+                        if self.checking:
+                            pending = self.current
+                        else:
+                            self.start_check(self.current)
+                elif kind == "stage":
+                    kata_name, method = value
+                    self.console.print(f"[green]{i18n.t('passed_quick', self.lang, kata=kata_name, method=method)}[/green]")
+                elif kind == "verdict":
+                    self.show_verdict(value)
+                    if pending:
+                        pending, name = None, pending
+                        self.start_check(name)
+                elif kind == "error":
+                    self.checking = False
+                    self.console.print(f"[red]{value}[/red]")
+        finally:
+            self.stop.set()
+            self.checker.close()
+        return 0
+
+    def on_key(self, key: str) -> None:
+        if key == "h":
+            self.hint()
+        elif key == "n":
+            self.move_to(self.next_unsolved(self.current))
+        elif key == "l":
+            self.pick_from_list()
+        elif key == "a":
+            for k in self.manifest.katas if self.manifest else []:
+                if k.name not in self.state.done:
+                    verdict = self.checker.run(k, learn.available_methods())
+                    mark = "[green]✓[/green]" if verdict.passed else "[red]✗[/red]"
+                    self.console.print(f"{mark} {k.name}")
+                    if verdict.passed:
+                        self.state.mark_done(k.name)
+            self.state.save()
+            self.show_board()
+        elif key == "r":
+            self.reset_current()
+        elif key == "s" and self.current:
+            from rich.syntax import Syntax
+
+            self.console.print(Syntax(learn.solution_diff(self.root, self.current), "diff"))

@@ -1,0 +1,121 @@
+"""The learner's loop, driven in a real terminal (a pty) against the fixture kit."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from selftest.helpers import copy_kit, processes_mentioning
+
+pexpect = pytest.importorskip("pexpect")
+
+SOLVED_GOOD1 = '''"""Doubles, computed in a pool."""
+
+
+def double(n):
+    return n * 2
+
+
+def doubles(ctx, numbers):
+    with ctx.Pool(2) as pool:
+        return pool.map(double, numbers)
+'''
+
+
+def spawn_dojo(kit, *args, lang="en"):
+    env = {**os.environ, "DOJO_LANG": lang, "NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "200", "LINES": "50"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "dojo", *args], cwd=str(kit), env=env, encoding="utf-8", timeout=60, dimensions=(50, 200)
+    )
+    return child
+
+
+@pytest.fixture
+def kit(tmp_path):
+    return copy_kit(tmp_path)
+
+
+def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit):
+    child = spawn_dojo(kit)
+    try:
+        child.expect("Watching katas/good1.py")
+        child.expect("doubles under fork returned \\[1, 2, 3\\]")
+        child.send("h")
+        child.expect("Hint 1 of 2 for good1")
+        child.send("h")
+        child.expect("Hint 2 of 2 for good1")
+        (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
+        child.expect("good1 passes on fork")
+        child.expect("good1 is done: it passes on fork, spawn, forkserver")
+        child.expect("solutions/good1.py")
+        child.send("n")
+        child.expect("Watching katas/hang1.py")
+        child.expect("hang1 did not finish within 2 s")  # the unsolved kata hangs; dojo says where
+        child.expect("katas/hang1.py:15")
+        child.send("r")
+        child.expect("is back to the original")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert (kit / ".dojo" / "backup" / "hang1.py").exists()
+    state = (kit / ".dojo" / "state.json").read_text(encoding="utf-8")
+    assert '"good1"' in state
+    assert not processes_mentioning(str(kit))
+
+
+def test_a_syntax_error_is_shown_and_the_next_save_runs_again(kit):
+    (kit / "katas.toml").write_text(
+        (kit / "katas.toml").read_text(encoding="utf-8").replace('name = "good1"', 'name = "good1"', 1), encoding="utf-8"
+    )
+    child = spawn_dojo(kit)
+    try:
+        child.expect("doubles under fork returned")
+        good1 = kit / "katas" / "good1.py"
+        good1.write_text("def doubles(ctx, numbers)\n    return []\n", encoding="utf-8")
+        child.expect("katas/good1.py line 1: SyntaxError")
+        good1.unlink()
+        child.expect("katas/good1.py is missing")
+        good1.write_text("import os\nos._exit(0)\n", encoding="utf-8")
+        child.expect("The test run itself died")
+        (kit / "katas.toml").write_text("schema = [\n", encoding="utf-8")
+        child.expect("katas.toml cannot be read")
+        good1.write_text(SOLVED_GOOD1.replace("# TODO", ""), encoding="utf-8")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not processes_mentioning(str(kit))
+
+
+def test_without_a_terminal_dojo_prints_the_first_failure_and_exits_non_zero(kit):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dojo"],
+        cwd=kit,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOJO_LANG": "en", "NO_COLOR": "1", "COLUMNS": "200"},
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "0/6 katas done" in proc.stdout
+    assert "doubles under fork returned [1, 2, 3]" in proc.stdout
+
+
+def test_korean_learners_get_a_korean_board(kit):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dojo", "list"],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOJO_LANG": "ko", "NO_COLOR": "1", "COLUMNS": "200"},
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    for korean in ("카타 6개 중 0개 완료", "카타", "트랙", "제목", "상태", "두 배", "진행 중", "남음"):
+        assert korean in proc.stdout, proc.stdout
+    for english in ("katas done", "title", "status", "Doubles", "to do"):
+        assert english not in proc.stdout, proc.stdout

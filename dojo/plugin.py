@@ -305,6 +305,10 @@ class Host:
     questions about itself. Plain data only.
     """
 
+    def pid(self) -> int:
+        """The PID of the process that runs the kata's calls."""
+        return os.getpid()
+
     def children(self) -> list:
         """Direct children of the host, as ``{"pid", "status", "name"}`` dicts."""
         out = []

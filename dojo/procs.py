@@ -160,10 +160,19 @@ def shm_names() -> set[str]:
 
 
 def shm_in_use(names: set[str]) -> set[str]:
-    """Which of ``names`` some live process still maps or holds open."""
+    """Which of ``names`` some live process still maps.
+
+    Compared by inode, not by path: glibc's sem_open maps a temporary file and only then
+    links it under its ``sem.`` name, so a live semaphore's mapping never shows its name.
+    """
     if not names:
         return set()
-    paths = {str(SHM_DIR / n): n for n in names}
+    by_inode = {}
+    for name in names:
+        try:
+            by_inode[str(os.stat(SHM_DIR / name).st_ino)] = name
+        except OSError:
+            continue
     used = set()
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
@@ -172,10 +181,10 @@ def shm_in_use(names: set[str]) -> set[str]:
             with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
                 for line in maps:
                     if "/dev/shm/" in line:
-                        path = line.rstrip("\n").split(None, 5)[-1].replace(" (deleted)", "")
-                        if path in paths:
-                            used.add(paths[path])
-        except OSError:
+                        inode = line.split(None, 5)[4]
+                        if inode in by_inode:
+                            used.add(by_inode[inode])
+        except (OSError, IndexError):
             continue
     return used
 

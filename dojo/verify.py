@@ -73,7 +73,9 @@ def judge(kata: manifest.Kata, target: str, result: runner.RunResult, start_meth
     verdicts = {}
     declared = set(kata.fails_on_for(PY))
     for method in methods_for(kata, start_methods):
-        cells = [c for c in result.run.cells if (c.start_method or ALL) == method]
+        # A test with no start method (a thread contrast in a process kata) counts in
+        # every column.
+        cells = [c for c in result.run.cells if (c.start_method or ALL) == method or c.start_method is None]
         if not cells:
             why = "overran its wall limit" if result.overran else f"pytest exited {result.returncode}"
             verdicts[method] = f"no result ({why}): {_tail(result.output)}"
@@ -164,7 +166,9 @@ def verify(root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, 
 
     leftovers = [procs.describe(p) for p in procs.descendants()]
     procs.kill_descendants()
-    new_shm = procs.shm_names() - shm_before
+    # Shared-memory segments only: named semaphores come and go with every run on the
+    # machine, and each run's resource tracker unlinks its own at exit.
+    new_shm = {n for n in procs.shm_names() - shm_before if n.startswith("psm_")}
     stray_shm = sorted(new_shm - procs.shm_in_use(new_shm))
 
     columns = sorted({meth for k in selected for meth in methods_for(k, start_methods)}, key=_method_order)

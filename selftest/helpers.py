@@ -42,3 +42,14 @@ def own_lock_increments(counter, lock, times):
     for _ in range(times):
         with lock:
             counter.value += 1
+
+
+def unlocked_slot_increments(counts, times):
+    for _ in range(times):
+        counts[0] += 1
+
+
+def locked_slot_increments(counts, times):
+    for _ in range(times):
+        with counts.get_lock():
+            counts[0] += 1

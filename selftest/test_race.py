@@ -65,3 +65,15 @@ def test_counting_context_counts_processes_of_pools_and_executors(method):
         pool.close()
         pool.join()
     assert ctx.created == 4
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unlocked_array_slots_lose_updates_exactly_and_locked_ones_never_wait(method):
+    ctx = RaceContext(multiprocessing.get_context(method), parties=WORKERS, timeout=30)
+    racy = ctx.Array("i", 2)
+    assert run(ctx, helpers.unlocked_slot_increments, racy, TIMES) == [0] * WORKERS
+    assert racy[0] == TIMES
+    safe = ctx.Array("i", 2)
+    assert run(ctx, helpers.locked_slot_increments, safe, TIMES) == [0] * WORKERS
+    assert safe[0] == WORKERS * TIMES
+    assert not safe._barrier.broken

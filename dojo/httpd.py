@@ -1,0 +1,161 @@
+"""A local HTTP server for the network katas: 127.0.0.1, an ephemeral port, its own process.
+
+    test:  with httpd.serve(parties=3, hold=1.0) as server:
+             │  the parent binds and listens first (so the port is known and connections
+             │  wait in the backlog), then starts `python -I -S httpd.py` on that socket
+             │  and reads its "ready" line: no clock decides when the server is up
+             ├─ server.url("/page/100")  200, a body of 100 bytes, at once
+             ├─ server.url("/missing")   404
+             ├─ server.url("/slow/<any>") held until `parties` /slow requests are in
+             │                           flight together (a Barrier), so overlap is proven
+             │                           without a clock; after `hold` seconds of waiting
+             │                           the Barrier breaks and every /slow answers at once
+             ├─ server.url("/hang")      reads the request and never answers; after `hold`
+             │                           seconds it closes the connection, so code without
+             │                           a timeout costs `hold` seconds, not a test timeout
+             └─ server.stats()           {"slow_requests": n, "max_in_flight": m}
+           on leaving the block: SIGTERM, then wait, so no process is left behind
+
+Why a process and not a thread of the pytest process: a running thread would make every
+fork() in the test (the unsolved kata forks) a fork of a multi-threaded process, which
+3.12+ warns about and which can deadlock the child. Stdlib only: the child runs with -I -S
+and imports nothing from dojo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+READY = b"ready\n"
+
+
+class Server:
+    """The parent's handle on a running server."""
+
+    def __init__(self, port: int):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.url("/stats"), timeout=5) as response:
+            return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def serve(parties: int = 1, hold: float = 1.0):
+    """Run the server in a child process for the duration of the block; yield a Server."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    try:
+        port = listener.getsockname()[1]
+        fd = listener.fileno()
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", __file__, str(fd), str(parties), str(hold)],
+            pass_fds=(fd,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+        )
+    finally:
+        listener.close()  # the child has its own copy of the listening socket
+    try:
+        line = proc.stdout.readline()  # blocks until the child is serving, or has died
+        if line != READY:
+            raise RuntimeError(f"the local HTTP server did not start (said {line!r}, exit code {proc.poll()})")
+        yield Server(port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+# --- the child --------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: "DojoHTTPServer"
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/page/") and path[len("/page/"):].isdigit():
+            self._send(200, b"x" * int(path[len("/page/"):]))
+        elif path.startswith("/slow/"):
+            self.server.wait_for_company()
+            self._send(200, b"s" * 100)
+        elif path == "/hang":
+            # Never answer; the server-side deadline keeps code without a timeout from
+            # waiting forever (it then sees the connection closed with no response).
+            self.server.stopping.wait(self.server.hold)
+            self.close_connection = True
+        elif path == "/stats":
+            self._send(200, json.dumps(self.server.stats()).encode(), "application/json")
+        else:
+            self.send_error(404)
+
+    def _send(self, status, body, content_type="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # quiet: the test's output is the learner's
+        pass
+
+
+class DojoHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fd: int, parties: int, hold: float):
+        super().__init__(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = socket.socket(fileno=fd)
+        self.server_address = self.socket.getsockname()
+        self.hold = hold
+        self.stopping = threading.Event()
+        self.barrier = threading.Barrier(parties, timeout=hold)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.slow_requests = 0
+
+    def wait_for_company(self):
+        """Hold a /slow request until `parties` of them are in flight together."""
+        with self.lock:
+            self.slow_requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # alone past the deadline: answer anyway, max_in_flight tells the story
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {"slow_requests": self.slow_requests, "max_in_flight": self.max_in_flight}
+
+
+def main(argv):
+    fd, parties, hold = int(argv[0]), int(argv[1]), float(argv[2])
+    server = DojoHTTPServer(fd, parties, hold)
+    sys.stdout.buffer.write(READY)
+    sys.stdout.buffer.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

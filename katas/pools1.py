@@ -1,0 +1,35 @@
+"""Reuse worker processes instead of starting one per task.
+
+Starting a process costs far more than a tiny task: about 2 ms under fork and 40 ms
+under spawn, against well under a microsecond for a square. Starting `workers`
+processes at a time keeps the machine from being flooded, but still starts one process
+per number. A pool starts its workers once and hands each of them task after task.
+"""
+
+
+def square(n):
+    return n * n
+
+
+def square_into(results, n):
+    results.put((n, square(n)))
+
+
+def squares(ctx, numbers, workers=2):
+    """Square every number, starting no more than `workers` processes in all.
+
+    Returns the squares in the order of `numbers`.
+    """
+    results = ctx.Queue()
+    squared = {}
+    for start in range(0, len(numbers), workers):
+        # TODO: every number gets a brand-new process, used for one square and thrown away.
+        batch = [ctx.Process(target=square_into, args=(results, n)) for n in numbers[start:start + workers]]
+        for process in batch:
+            process.start()
+        for _ in batch:
+            n, sq = results.get()
+            squared[n] = sq
+        for process in batch:
+            process.join()
+    return [squared[n] for n in numbers]

@@ -101,7 +101,7 @@ def test_without_a_terminal_dojo_prints_the_first_failure_and_exits_non_zero(kit
         timeout=120,
     )
     assert proc.returncode == 1
-    assert "0/6 katas done" in proc.stdout
+    assert "0/10 katas done" in proc.stdout
     assert "doubles under fork returned [1, 2, 3]" in proc.stdout
 
 
@@ -115,7 +115,7 @@ def test_korean_learners_get_a_korean_board(kit):
         timeout=60,
     )
     assert proc.returncode == 0
-    for korean in ("카타 6개 중 0개 완료", "카타", "트랙", "제목", "상태", "두 배", "진행 중", "남음"):
+    for korean in ("카타 10개 중 0개 완료", "카타", "트랙", "제목", "상태", "두 배", "진행 중", "남음"):
         assert korean in proc.stdout, proc.stdout
     for english in ("katas done", "title", "status", "Doubles", "to do"):
         assert english not in proc.stdout, proc.stdout

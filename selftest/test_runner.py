@@ -99,3 +99,51 @@ def test_the_start_method_option_narrows_the_matrix(kit):
 def test_the_results_file_is_left_nowhere(kit, tmp_path):
     runner.run_kata(kit, "good1", "solutions", start_methods=["fork"])
     assert not [n for n in os.listdir(tmp_path) if n.startswith("dojo-")]
+
+
+def test_a_fork_bomb_ends_as_a_failure_and_leaves_nothing(kit):
+    result = runner.run_kata(kit, "bomb1", "katas", start_methods=["fork"])
+    assert [c.outcome for c in result.run.cells] == ["leaked"]
+    assert not processes_mentioning(str(kit))
+
+
+def test_sys_exit_at_import_is_an_error_of_that_kata_not_a_pass(kit):
+    result = runner.run_kata(kit, "exit1", "katas", start_methods=["spawn"])
+    (cell,) = result.run.cells
+    assert cell.outcome == "error" and "SystemExit" in cell.message
+    assert result.returncode != 0
+
+
+def test_a_segfault_is_recorded_as_crashed(kit):
+    result = runner.run_kata(kit, "segv1", "katas", start_methods=["fork"])
+    assert [c.outcome for c in result.run.cells] == ["crashed"]
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_killing_its_own_process_group_takes_only_that_run_down(kit, warm):
+    if warm:
+        w = runner.WarmRunner()
+        try:
+            result = w.run(kit, "killpg1", "katas", start_methods=["fork"])
+            assert [c.outcome for c in result.run.cells] == ["crashed"]
+            after = w.run(kit, "good1", "solutions", start_methods=["fork"])  # the warm runner survived
+            assert [c.outcome for c in after.run.cells] == ["passed"]
+        finally:
+            w.stop()
+    else:
+        result = runner.run_kata(kit, "killpg1", "katas", start_methods=["fork"])
+        assert [c.outcome for c in result.run.cells] == ["crashed"]
+    assert not processes_mentioning(str(kit))
+
+
+def test_the_warm_runner_gives_the_same_verdicts_as_a_cold_run(kit):
+    w = runner.WarmRunner()
+    try:
+        for kata, target in (("good1", "katas"), ("good1", "solutions"), ("syntax1", "katas")):
+            warm = sorted((c.start_method, c.outcome) for c in w.run(kit, kata, target).run.cells)
+            cold = sorted((c.start_method, c.outcome) for c in runner.run_kata(kit, kata, target).run.cells)
+            assert warm == cold, kata
+    finally:
+        w.stop()
+    assert not processes_mentioning("dojo.warm")

@@ -1,0 +1,2 @@
+def explode(ctx):
+    return 0

@@ -1,0 +1,2 @@
+def kill_everyone(ctx):
+    return 0

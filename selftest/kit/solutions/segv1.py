@@ -1,0 +1,2 @@
+def crash(ctx):
+    return 0

@@ -1,0 +1,2 @@
+def test_it_returns(kata, mp_context):
+    assert kata.finish(mp_context) == 0

@@ -1,0 +1,2 @@
+def test_it_returns(kata, mp_context):
+    assert kata.crash(mp_context) == 0

@@ -54,6 +54,60 @@ def spawn_bare() -> float:
     return float(out.stdout)
 
 
+def watch_latency(runs: int) -> float:
+    """Seconds from writing a file to watchfiles reporting it, with dojo's settings."""
+    import threading
+
+    from watchfiles import watch
+
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "kata.py"
+        target.write_text("x = 0\n")
+        for i in range(runs):
+            seen = threading.Event()
+            stop = threading.Event()
+
+            def watcher():
+                for _ in watch(folder, debounce=150, step=20, stop_event=stop, raise_interrupt=False):
+                    seen.set()
+                    return
+
+            t = threading.Thread(target=watcher)
+            t.start()
+            time.sleep(0.3)  # let the watcher arm itself before the timed write
+            t0 = time.perf_counter()
+            target.write_text(f"x = {i}\n")
+            seen.wait(5)
+            times.append(time.perf_counter() - t0)
+            stop.set()
+            t.join()
+    return statistics.median(times)
+
+
+def loop_figures(runs: int, kata: str, target: str):
+    """The learner's loop: warm runner verdicts, plus the watcher's latency."""
+    from dojo import learn, manifest
+
+    m = manifest.load(ROOT / "katas.toml")
+    checker = learn.Checker(ROOT, warm=True, lang="en")
+    try:
+        k = m.get(kata)
+        checker.run(k, ["fork"], target=target)  # start the warm runner
+        quick = statistics.median(_t(lambda: checker.run(k, ["fork"], target=target)) for _ in range(runs))
+        full = statistics.median(_t(lambda: checker.run(k, learn.available_methods(), target=target)) for _ in range(runs))
+    finally:
+        checker.close()
+    latency = watch_latency(min(runs, 5))
+    return quick + latency, full + latency, latency
+
+
+def _t(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
@@ -72,6 +126,9 @@ def main(argv=None) -> int:
     rows.append((f"one kata ({args.kata}), all three methods", median_of(args.runs, base), 1.2))
     kit = statistics.median(spawn_under_kit() for _ in range(3))
     bare = statistics.median(spawn_bare() for _ in range(3))
+    save_fork, save_full, latency = loop_figures(args.runs, args.kata, args.target)
+    rows.append((f"loop: save -> verdict, fork (watch {latency * 1000:.0f} ms)", save_fork, 0.3))
+    rows.append(("loop: save -> verdict, full matrix", save_full, 1.0))
     if not args.no_full:
         rows.append(("full check (dojo verify, 1 run)", timed([py, "-m", "dojo", "verify"]), 90.0))
     print(f"Python {sys.version.split()[0]}, {len(os.sched_getaffinity(0))} usable CPUs, median of {args.runs} runs")

@@ -90,25 +90,27 @@ class Checker:
         self.lang = lang or i18n.current_lang()
         self.warm = runner.WarmRunner() if warm else None
 
-    def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas") -> Verdict:
+    def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas", progress=None) -> Verdict:
         env = {"DOJO_LANG": self.lang}
         wall = _wall(kata, len(methods))
         if self.warm is not None:
-            result = self.warm.run(self.root, kata.name, target, start_methods=methods, wall=wall, env=env)
+            result = self.warm.run(
+                self.root, kata.name, target, start_methods=methods, wall=wall, env=env, progress=progress
+            )
         else:
             result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env)
         return judge_run(kata, result, methods, self.lang)
 
-    def check(self, kata: manifest.Kata, on_stage=None) -> Verdict:
+    def check(self, kata: manifest.Kata, on_stage=None, progress=None) -> Verdict:
         quick = quick_method(kata) if kata.processes else None
         if quick is None:
-            return self.run(kata, available_methods())
-        verdict = self.run(kata, [quick])
+            return self.run(kata, available_methods(), progress=progress)
+        verdict = self.run(kata, [quick], progress=progress)
         if not verdict.passed:
             return verdict
         if on_stage:
             on_stage(quick)
-        return self.run(kata, available_methods())
+        return self.run(kata, available_methods(), progress=progress)
 
     def close(self) -> None:
         if self.warm is not None:

@@ -218,7 +218,10 @@ class WarmRunner:
         except ValueError:
             return None
 
-    def run(self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None) -> RunResult:
+    def run(
+        self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None, progress=None
+    ) -> RunResult:
+        """``progress(cells_so_far, seconds)`` is called about once a second while it runs."""
         if not self.start():
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
         fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
@@ -238,7 +241,15 @@ class WarmRunner:
             if not event or event.get("event") != "started":
                 raise OSError("warm runner did not start the run")
             child = event["pid"]
-            finished = self._read(timeout=wall)
+            deadline = started + wall
+            finished = None
+            while finished is None and time.monotonic() < deadline:
+                finished = self._read(timeout=min(1.0, max(deadline - time.monotonic(), 0)))
+                if finished is None:
+                    if self.proc.poll() is not None:
+                        raise OSError("warm runner died")
+                    if progress:
+                        progress(results.read(path).cells, time.monotonic() - started)
             if finished is None:
                 overran = True
                 try:

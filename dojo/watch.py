@@ -84,14 +84,20 @@ class Loop:
         methods = learn.available_methods() if all_methods or not kata.processes else [learn.quick_method(kata)]
         self.console.print(f"[dim]{i18n.t('running', self.lang, kata=kata.name, methods=', '.join(methods))}[/dim]")
 
+        def progress(cells, seconds):
+            # A long run (a hang on its way to its timeout, a slow spawn) shows it is alive.
+            if seconds >= 1.5:
+                self.events.put(("progress", (len([c for c in cells if c.outcome != "crashed"]), seconds)))
+
         def work():
             try:
                 if all_methods:
-                    verdict = self.checker.run(kata, learn.available_methods())
+                    verdict = self.checker.run(kata, learn.available_methods(), progress=progress)
                 else:
                     verdict = self.checker.check(
                         kata,
                         on_stage=lambda m: self.events.put(("stage", (kata.name, m))),
+                        progress=progress,
                     )
                 self.events.put(("verdict", verdict))
             except Exception as exc:  # a bug of ours must not end the learner's loop
@@ -215,6 +221,12 @@ class Loop:
                 elif kind == "stage":
                     kata_name, method = value
                     self.console.print(f"[green]{i18n.t('passed_quick', self.lang, kata=kata_name, method=method)}[/green]")
+                elif kind == "progress":
+                    if self.checking:
+                        reported, seconds = value
+                        self.console.print(
+                            f"[dim]{i18n.t('still_running', self.lang, reported=reported, seconds=f'{seconds:.0f}')}[/dim]"
+                        )
                 elif kind == "verdict":
                     self.show_verdict(value)
                     if pending:

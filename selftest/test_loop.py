@@ -51,6 +51,7 @@ def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit):
         child.expect("solutions/good1.py")
         child.send("n")
         child.expect("Watching katas/hang1.py")
+        child.expect("still running")  # a long run shows it is alive
         child.expect("hang1 did not finish within 2 s")  # the unsolved kata hangs; dojo says where
         child.expect("katas/hang1.py:15")
         child.send("r")

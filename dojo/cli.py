@@ -89,6 +89,9 @@ def main(argv=None) -> int:
         return 2
     from dojo import state as state_mod
 
+    # Keep every kata's original before anything else can touch it: `dojo reset` restores
+    # from this copy (from git's HEAD when the kit is a checkout).
+    state_mod.snapshot_pristine(root, m.names())
     state = state_mod.State.load(root)
     if state.recovered:
         console.print(i18n.t("state_recovered", lang, error=state.recovered), markup=False)

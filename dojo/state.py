@@ -100,7 +100,7 @@ def snapshot_pristine(root: Path, names: list[str]) -> None:
 def _from_git(root: Path, rel: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "show", f"HEAD:{rel}"], cwd=root, capture_output=True, text=True, timeout=10
+            ["git", "show", f"HEAD:./{rel}"], cwd=root, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

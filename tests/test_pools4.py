@@ -7,8 +7,6 @@ Its own deadline (HOLD) only bounds what an unsolved kata costs.
 
 import contextlib
 
-import pytest
-
 from dojo import procs, stragglers
 from dojo.testing import KataRaised
 

@@ -179,6 +179,7 @@ class WarmRunner:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self._ids = 0
+        self.closed = False  # after stop(): no new runs, and no cold fallback either
 
     def start(self) -> bool:
         if self.proc and self.proc.poll() is None:
@@ -222,6 +223,8 @@ class WarmRunner:
         self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None, progress=None
     ) -> RunResult:
         """``progress(cells_so_far, seconds)`` is called about once a second while it runs."""
+        if self.closed:
+            return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
         if not self.start():
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
         fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
@@ -267,8 +270,10 @@ class WarmRunner:
             with open(out_path, encoding="utf-8", errors="replace") as fh:
                 output = fh.read()
             return RunResult(kata, target, finished["returncode"], results.read(path), output, time.monotonic() - started, overran)
-        except (OSError, BrokenPipeError, KeyError):
-            self.stop()
+        except (OSError, BrokenPipeError, KeyError, ValueError):
+            if self.closed:  # stopped while this run was in flight: the controller is leaving
+                return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
+            self._stop_process()
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
         finally:
             for p in (path, out_path):
@@ -278,6 +283,10 @@ class WarmRunner:
                     pass
 
     def stop(self) -> None:
+        self.closed = True
+        self._stop_process()
+
+    def _stop_process(self) -> None:
         if not self.proc:
             return
         try:

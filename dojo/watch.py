@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from dojo import i18n, learn, manifest, state as state_mod
+from dojo import i18n, learn, manifest, procs, state as state_mod
 
 
 class Loop:
@@ -191,6 +191,7 @@ class Loop:
 
     # --- the loop ---------------------------------------------------------------------
     def run(self) -> int:
+        procs.set_subreaper()  # a run's setsid() escapees come back to us, to be killed
         if self.state.recovered:
             self.console.print(f"[yellow]{i18n.t('state_recovered', self.lang, error=self.state.recovered)}[/yellow]")
         self.load_manifest()
@@ -238,6 +239,8 @@ class Loop:
         finally:
             self.stop.set()
             self.checker.close()
+            # A run still in flight (its own session) must not outlive the controller.
+            procs.kill_descendants(grace=0.2)
         return 0
 
     def on_key(self, key: str) -> None:

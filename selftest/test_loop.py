@@ -120,3 +120,24 @@ def test_korean_learners_get_a_korean_board(kit):
         assert korean in proc.stdout, proc.stdout
     for english in ("katas done", "title", "status", "Doubles", "to do"):
         assert english not in proc.stdout, proc.stdout
+
+
+def test_list_and_jump_then_run_all_katas_from_the_keyboard(kit):
+    child = spawn_dojo(kit)
+    try:
+        child.expect("doubles under fork returned")
+        child.send("l")
+        child.expect("Enter:")
+        child.send("3\n")
+        child.expect("Watching katas/crash1.py")
+        child.expect("The test run itself died")
+        (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
+        child.send("a")
+        child.expect("✓ good1", timeout=180)
+        child.expect("✗ hang1", timeout=180)
+        child.expect("1/10 katas done", timeout=180)
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not processes_mentioning(str(kit))

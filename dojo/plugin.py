@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import faulthandler
 import gc
-import importlib
+import json
 import multiprocessing
 import os
 import signal
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dojo import i18n, manifest, procs, results, tracker
+from dojo import hosting, i18n, manifest, procs, results, tracker
 from dojo.testing import KataRaised, check_plain
 
 TARGETS = ("katas", "solutions")
@@ -84,6 +84,13 @@ class DojoState:
             self.manifest = manifest.load(self.root / "katas.toml")
         except manifest.ManifestError as exc:
             self.manifest_error = exc
+        # Grading mode: every kata call runs in a host process (dojo/hosting.py), with
+        # these limits applied there; canaries are tests that must fail.
+        self.isolate = bool(config.getoption("dojo_isolate") or os.environ.get("DOJO_ISOLATE"))
+        limits = config.getoption("dojo_limits") or os.environ.get("DOJO_LIMITS")
+        self.limits = json.loads(limits) if limits else None
+        self.slot = int(os.environ.get("DOJO_SLOT", "0"))
+        self.canaries = list(config.getoption("dojo_canary") or [])
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         self.writer = results.Writer(path) if path else None
         self.ledger = None
@@ -122,6 +129,16 @@ def pytest_addoption(parser):
     )
     group.addoption("--dojo-results", dest="dojo_results", default=None, help=RESULTS_HELP)
     group.addoption("--lang", dest="dojo_lang", choices=i18n.LANGS, default=None, help=LANG_HELP)
+    group.addoption(
+        "--dojo-isolate",
+        dest="dojo_isolate",
+        action="store_true",
+        help="grading mode: run every kata call in a separate host process (env DOJO_ISOLATE=1)",
+    )
+    group.addoption("--dojo-limits", dest="dojo_limits", default=None, help="grading: limits for host processes (JSON)")
+    group.addoption(
+        "--dojo-canary", dest="dojo_canary", action="append", default=None, help="grading: a canary test (must fail)"
+    )
 
 
 def pytest_configure(config):
@@ -157,6 +174,14 @@ def pytest_unconfigure(config):
             os.unlink(state.ledger_path)  # the tracker keeps its open handle until it exits
         except OSError:
             pass
+
+
+def pytest_collection_finish(session):
+    """Every test this session will run, before any runs: a test with no result at the
+    end is a failure (grading never reads "no news" as a pass)."""
+    state = session.config.stash[STATE]
+    if state.writer:
+        state.writer.write("collected", tests=[_ids(item) for item in session.items])
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -245,6 +270,29 @@ class KataModule:
         return call
 
 
+class HostedKata:
+    """The same contract as ``KataModule``, but every call runs in a host process
+    (grading mode): the judge never imports the learner's module."""
+
+    def __init__(self, kata: str, hosts: hosting.Hosts):
+        self._kata = kata
+        self._hosts = hosts
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+
+        def call(*args, **kwargs):
+            __tracebackhide__ = True
+            try:
+                return self._hosts.call(attr, args, kwargs)
+            except hosting.HostError as exc:
+                raise KataImportError(str(exc)) from None
+
+        call.__name__ = attr
+        return call
+
+
 @pytest.fixture
 def kata(request):
     """The learner's kata module (or the solution, with --target=solutions)."""
@@ -254,23 +302,25 @@ def kata(request):
         raise KataImportError(i18n.t("manifest_invalid", error=str(state.manifest_error)))
     if state.kata_entry(name) is None:
         raise KataImportError(i18n.t("kata_not_in_manifest", kata=name))
-    module_name = f"{state.target}.{name}"
     path = f"{state.target}/{name}.py"
-    if not (state.root / path).is_file():
-        raise KataImportError(i18n.t("kata_file_missing", kata=name, path=path))
+    if state.isolate:
+        method = start_method_of(request.node)
+        ctx = multiprocessing.get_context(method)
+        private = [state.writer.fd] if state.writer else []
+        hosts = hosting.Hosts(ctx, state.root, state.target, name, state.limits, state.slot, private)
+        hosting.set_current(hosts)
+        try:
+            yield HostedKata(name, hosts)
+        finally:
+            hosting.set_current(None)
+            if hosts.live:
+                hosts.close()
+        return
     try:
-        module = importlib.import_module(module_name)
-    except SyntaxError as exc:
-        raise KataImportError(
-            i18n.t("kata_syntax_error", path=path, line=exc.lineno, error=exc.msg, text=(exc.text or "").strip())
-        ) from None
-    except BaseException as exc:  # an exception, sys.exit() or anything else at import
-        sys.modules.pop(module_name, None)
-        where = _innermost(traceback.extract_tb(exc.__traceback__), state)
-        raise KataImportError(
-            i18n.t("kata_import_failed", path=path, error=f"{type(exc).__name__}: {exc}", where=where)
-        ) from None
-    return KataModule(name, module, path)
+        module = hosting.import_kata(state.root, state.target, name)
+    except hosting.HostError as exc:
+        raise KataImportError(str(exc)) from None
+    yield KataModule(name, module, path)
 
 
 class Teacher:
@@ -306,16 +356,25 @@ class Host:
     """
 
     def pid(self) -> int:
-        """The PID of the process that runs the kata's calls."""
-        return os.getpid()
+        """The PID of the process that ran the kata's last call."""
+        hosts = hosting.current()
+        return hosts.last_pid() if hosts and hosts.live else os.getpid()
+
+    def descendants(self) -> list:
+        """Every process below the host(s) (psutil objects), except multiprocessing's own
+        servers (the fork server, the resource tracker)."""
+        hosts = hosting.current()
+        return hosts.descendants() if hosts else procs.descendants()
 
     def children(self) -> list:
         """Direct children of the host, as ``{"pid", "status", "name"}`` dicts."""
         out = []
+        hosts = hosting.current()
+        parents = set(hosts.pids()) if hosts else {os.getpid()}
         infra = procs.infrastructure_pids()
-        for p in procs.descendants():
+        for p in self.descendants():
             try:
-                if p.ppid() != os.getpid() or p.pid in infra:
+                if p.ppid() not in parents or p.pid in infra:
                     continue
                 out.append({"pid": p.pid, "status": p.status(), "name": p.name()})
             except procs.psutil.Error:
@@ -336,6 +395,29 @@ def host():
     return Host()
 
 
+# --- canaries -----------------------------------------------------------------------------
+
+
+class Canary(pytest.Item):
+    """A test that must fail. The grader names canaries afresh for every session and voids
+    a session in which one passes (or has no result): a judge that reports everything as
+    passed, whatever did it, is caught by tests it could not know in advance."""
+
+    def runtest(self):
+        raise AssertionError(i18n.t("canary_failed", name=self.name))
+
+    def reportinfo(self):
+        return self.path, None, f"canary {self.name}"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    for name in config.stash[STATE].canaries:
+        canary = Canary.from_parent(session, name=name)
+        canary.add_marker(pytest.mark.kata("canary"))
+        items.append(canary)
+
+
 # --- the guard ---------------------------------------------------------------------------
 
 
@@ -347,16 +429,22 @@ def pytest_runtest_call(item):
     try:
         result = yield
     except BaseException:
-        leaks = _sweep(before_threads, ledger, before_shm)
+        leaks = _close_hosts() + _sweep(before_threads, ledger, before_shm)
         if leaks:
             item.stash[LEAKS] = leaks
         raise
-    leaks = _sweep(before_threads, ledger, before_shm)
+    leaks = _close_hosts() + _sweep(before_threads, ledger, before_shm)
     if leaks:
         item.stash[LEAKS] = leaks
         lang = item.config.stash[STATE].lang
         raise Leaked(i18n.t("leaked", lang, kata=kata_name(item), leaks="\n  ".join(leaks)), pytrace=False)
     return result
+
+
+def _close_hosts() -> list[str]:
+    """Grading mode: let the test's hosts go; what they left behind is the kata's leak."""
+    hosts = hosting.current()
+    return hosts.close() if hosts and hosts.live else []
 
 
 def _sweep(before_threads, ledger, before_shm) -> list[str]:
@@ -425,6 +513,9 @@ def pytest_timeout_set_timer(item, settings):
         if len(tries) == 1:
             stack = traceback.extract_stack(frame)
             where = _innermost(stack, state) or _format_frame(stack[-1]) if stack else ""
+            hosts = hosting.current()
+            if hosts and hosts.live:  # grading: the kata line is in a host, ask it
+                where = hosts.where() or where
             item.stash[HANG] = {
                 "where": where,
                 "stack": _all_stacks(),
@@ -495,11 +586,26 @@ def pytest_runtest_protocol(item, nextitem):
         _write_result(item)
 
 
+def _case(item) -> str:
+    """The test's name with its parameters but without its start method:
+    ``test_lost_update[3-20]`` for ``test_lost_update[fork-3-20]``."""
+    callspec = getattr(item, "callspec", None)
+    base = getattr(item, "originalname", item.name)
+    if not callspec:
+        return item.name
+    method = callspec.params.get("mp_context")
+    parts = callspec.id.split("-")
+    if method in parts:
+        parts.remove(method)
+    return f"{base}[{'-'.join(parts)}]" if parts else base
+
+
 def _ids(item) -> dict:
     return {
         "nodeid": item.nodeid,
         "kata": kata_name(item),
         "test": getattr(item, "originalname", item.name),
+        "case": _case(item),
         "start_method": start_method_of(item),
         "python": PY,
         "target": item.config.stash[STATE].target,

@@ -68,7 +68,31 @@ def descendants(pid: int | None = None) -> list[psutil.Process]:
     except psutil.Error:
         return []
     infra = infrastructure_pids()
-    return [p for p in procs if p.pid not in infra]
+    if pid is None or pid == os.getpid():
+        return [p for p in procs if p.pid not in infra]
+    # below another process (a grading host): its own servers are infrastructure too
+    return [p for p in procs if p.pid not in infra and not is_mp_server(p, pid)]
+
+
+# multiprocessing's own servers, started on demand by whichever process first needs one (a
+# grading host starts its own fork server): alive by design, gone when their starter is.
+_MP_SERVERS = (
+    "from multiprocessing.forkserver import main",
+    "from multiprocessing.resource_tracker import main",
+    "from dojo.tracker import main",
+)
+
+
+def is_mp_server(proc: psutil.Process, starter: int) -> bool:
+    """A fork server or resource tracker that ``starter`` started for itself. (A process a
+    fork server forked shows its server's command line too, but its parent is the server.)"""
+    try:
+        if proc.ppid() != starter:
+            return False
+        command = " ".join(proc.cmdline()[:4])
+    except psutil.Error:
+        return False
+    return any(marker in command for marker in _MP_SERVERS)
 
 
 def describe(proc: psutil.Process) -> str:

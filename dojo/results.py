@@ -60,6 +60,7 @@ class Cell:
     leaks: list = field(default_factory=list)
     duration: float = 0.0
     nodeid: str = ""
+    case: str = ""  # the test's name with its parameters, without the start method
 
     @property
     def failed(self) -> bool:
@@ -71,6 +72,8 @@ class Run:
     session: dict
     cells: list
     finished: dict | None
+    collected: list = field(default_factory=list)  # the ids of every test the session collected
+    duplicates: list = field(default_factory=list)  # nodeids with more than one result
 
     def for_kata(self, kata: str) -> list:
         return [c for c in self.cells if c.kata == kata]
@@ -83,6 +86,8 @@ def read(path: str) -> Run:
     finished = None
     started: dict[str, dict] = {}
     cells: dict[str, Cell] = {}
+    collected: list = []
+    duplicates: list = []
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.readlines()
@@ -102,12 +107,16 @@ def read(path: str) -> Run:
             finished = rec
         elif kind == "started":
             started[rec["nodeid"]] = rec
+        elif kind == "collected":
+            collected = [t for t in rec.get("tests", []) if isinstance(t, dict) and "nodeid" in t]
         elif kind == "result":
+            if rec["nodeid"] in cells:
+                duplicates.append(rec["nodeid"])
             cells[rec["nodeid"]] = _cell(rec, rec.get("outcome", "failed"))
     for nodeid, rec in started.items():
         if nodeid not in cells:
             cells[nodeid] = _cell(rec, "crashed")
-    return Run(session, list(cells.values()), finished)
+    return Run(session, list(cells.values()), finished, collected, duplicates)
 
 
 def _cell(rec: dict, outcome: str) -> Cell:
@@ -125,4 +134,5 @@ def _cell(rec: dict, outcome: str) -> Cell:
         leaks=rec.get("leaks", []),
         duration=rec.get("duration", 0.0),
         nodeid=rec.get("nodeid", ""),
+        case=rec.get("case", "") or rec.get("test", ""),
     )

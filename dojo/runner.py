@@ -40,7 +40,9 @@ class RunResult:
     overran: bool
 
 
-def pytest_command(root: Path, kata: str, target: str, results_path: str, start_methods=None) -> list[str]:
+def pytest_command(
+    root: Path, kata: str, target: str, results_path: str, start_methods=None, test_files=None, args=()
+) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -50,13 +52,13 @@ def pytest_command(root: Path, kata: str, target: str, results_path: str, start_
         "no:cacheprovider",
         "-p",
         "pytest_timeout",  # plugin autoload is off (child_env): only what the kit needs
-        f"tests/test_{kata}.py",
+        *(test_files or [f"tests/test_{kata}.py"]),
         f"--target={target}",
         f"--dojo-results={results_path}",
     ]
     for method in start_methods or ():
         cmd.append(f"--start-method={method}")
-    return cmd
+    return cmd + list(args)
 
 
 def child_env(extra=None) -> dict:
@@ -70,8 +72,22 @@ def child_env(extra=None) -> dict:
     return env
 
 
-def run_kata(root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None) -> RunResult:
-    """Run one kata's tests against ``target`` and return what the plugin recorded."""
+def run_kata(
+    root: Path,
+    kata: str,
+    target: str,
+    *,
+    start_methods=None,
+    wall: float = 120.0,
+    env=None,
+    test_files=None,
+    args=(),
+    prefix=(),
+) -> RunResult:
+    """Run one kata's tests against ``target`` and return what the plugin recorded.
+
+    Grading adds ``test_files`` (visible and hidden), pytest ``args`` (isolation,
+    canaries) and a ``prefix`` (the sandbox launcher) before the command."""
     fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
     os.close(fd)
     started = time.monotonic()
@@ -80,7 +96,7 @@ def run_kata(root: Path, kata: str, target: str, *, start_methods=None, wall: fl
         with tempfile.TemporaryFile() as out:
             with _active_lock:
                 proc = subprocess.Popen(
-                    pytest_command(root, kata, target, path, start_methods),
+                    [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)],
                     cwd=root,
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -265,10 +265,16 @@ class CountingContext:
 
     def __init__(self, ctx):
         self._ctx = ctx
-        self.created = 0
+        # Shared, so that a count made in a grading host (another process) is read here.
+        self._created = ctx.Value("i", 0)
+
+    @property
+    def created(self) -> int:
+        return self._created.value
 
     def Process(self, *args, **kwargs):
-        self.created += 1
+        with self._created.get_lock():
+            self._created.value += 1
         return self._ctx.Process(*args, **kwargs)
 
     def Pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
@@ -283,6 +289,8 @@ class CountingContext:
         return self if method is None else self._ctx.get_context(method)
 
     def __getattr__(self, name):
+        if name == "_ctx" or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)  # see TrackedLock.__getattr__: keeps it picklable
         return getattr(self._ctx, name)
 
     def __repr__(self):

@@ -1,0 +1,882 @@
+"""Confine a grading job: a cgroup, namespaces, a private /dev/shm, rlimits, its own uid.
+
+    controller (root or not)
+      │  Popen([*launch_prefix(slot, limits), sys.executable, "-m", "pytest", ...])
+      ▼
+    python -m dojo.grading.sandbox --slot N --job NAME --limits JSON -- CMD ...
+      1. cgroup <own cgroup>/dojo-<controller pid>-<its start time>-<slot>
+         (pids.max, memory limit); this process moves in, so all it starts is counted
+      2. unshare: network + mount namespaces (root), or user + network + mount
+         namespaces where unprivileged user namespaces are allowed
+      3. mounts private; a fresh tmpfs (mode 1777) on /dev/shm; loopback up
+      4. DOJO_SANDBOX={slot, limits, what is in force}; execvp(CMD)
+      ▼
+    judge (pytest): inside the cgroup and namespaces, still the controller's user
+      └─ host (a multiprocessing child) calls enter_host() before importing learner code:
+         rlimits, then, as root, setgroups([]) / setgid / setuid(Limits.uid + slot)
+           └─ learner code and whatever it starts
+    controller, afterwards: cleanup(slot) kills what is left in the cgroup, removes it
+
+Every layer is best effort: what this machine lacks is skipped and ``detect()`` says so
+(the grade report prints it as "limits in force"). The job's cgroup outlives the exec —
+it holds the judge and everything the judge starts — so the controller must call
+``cleanup(slot)`` (or ``cleanup(paths)``) after each job, before it reuses the slot.
+
+Uids: the job in slot N runs its hosts as uid ``Limits.uid + N`` (default 61000 + N; gid
+the same number, no supplementary groups). One uid per parallel job, because
+``RLIMIT_NPROC`` counts per user: jobs sharing a uid would share one process budget, and
+one fork bomb would fail its neighbours. 61000–61183 sits below systemd's DynamicUser
+range (61184–65519); a uid that belongs to an account is refused. Two grading controllers
+running at once on one machine would share these uids: run one at a time.
+
+Linux only: elsewhere ``detect()`` says "off" for everything and the functions do nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+MODULE = "dojo.grading.sandbox"
+ENV = "DOJO_SANDBOX"  # JSON: {"job", "slot", "limits", "cgroups", "in_force"}
+SANDBOX_FAILED = 125  # the sandbox itself could not start the command (as env(1) and docker do)
+KEYS = ("wall", "processes", "memory", "cpu", "fsize", "network", "shm", "uid")
+
+MiB = 1 << 20
+GiB = 1 << 30
+UID_BASE = 61000
+# The judge's share on top of the learner's budget: pytest, the resource tracker, a
+# forkserver, the host processes themselves. pids.max counts threads as well.
+JUDGE_TASKS = 32
+JUDGE_MEMORY = 512 * MiB
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+CGROUP_CONTROLLERS = ("pids", "memory")
+JOB_NAME = re.compile(r"dojo-(\d+)-(\d+)-(\w+)\Z")
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start a job safely (its cgroup still holds another job)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall: float = 60.0  # seconds per kata run; the controller enforces it, carried here
+    memory: int = 2 * GiB  # bytes: RLIMIT_AS of each host; the job's cgroup gets + JUDGE_MEMORY
+    cpu: int = 60  # CPU seconds per host process (RLIMIT_CPU)
+    nproc: int = 64  # processes and threads of learner code per job
+    net: bool = True  # own network namespace: loopback only
+    shm: bool = True  # private /dev/shm
+    uid: int | None = UID_BASE  # hosts run as uid + slot when the grader is root; None: never
+    fsize: int = 64 * MiB  # largest file a host may write (RLIMIT_FSIZE)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Limits":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Limits":
+        return cls.from_dict(json.loads(text))
+
+    def slot_uid(self, slot: int) -> int | None:
+        return None if self.uid is None else self.uid + slot
+
+    @property
+    def job_tasks(self) -> int:
+        return self.nproc + JUDGE_TASKS
+
+    @property
+    def job_memory(self) -> int:
+        return self.memory + JUDGE_MEMORY
+
+
+# --- what is in force --------------------------------------------------------------------
+
+_DETECTED: dict[str, dict[str, str]] = {}
+_DETECTING = threading.Lock()  # one probe at a time: they share the probe's cgroup name
+
+
+def detect(limits: Limits | None = None) -> dict[str, str]:
+    """limit -> "on: <detail>" | "off: <why>", for the report's "limits in force".
+
+    Inside a sandbox (the judge, a host) this is what the sandbox recorded when it started.
+    Elsewhere it starts one sandbox with nothing to run (``--report``), reads what it
+    could apply, and removes it again: the prediction runs the very code a job runs.
+    Cached per process and per ``limits``.
+    """
+    limits = limits or Limits()
+    if not _linux():
+        verdicts = dict.fromkeys(KEYS, f"off: {sys.platform} has no cgroups, namespaces or rlimits this sandbox uses")
+        verdicts["wall"] = _wall(limits)
+        return verdicts
+    state = current()
+    if state is not None:
+        return dict(state["in_force"])
+    key = limits.to_json()
+    with _DETECTING:
+        if key not in _DETECTED:
+            _DETECTED[key] = _probe(limits)
+        return dict(_DETECTED[key])
+
+
+def current() -> dict | None:
+    """The record of the sandbox this process runs in (``None`` outside one)."""
+    text = os.environ.get(ENV)
+    if not text:
+        return None
+    try:
+        state = json.loads(text)
+        return state if isinstance(state, dict) and "in_force" in state else None
+    except ValueError:
+        return None
+
+
+def _probe(limits: Limits) -> dict[str, str]:
+    cmd = [sys.executable, "-m", MODULE]
+    cmd += ["--slot", "0", "--job", job_name("probe"), "--limits", limits.to_json(), "--report"]
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise ValueError((done.stderr.strip().splitlines() or [f"status {done.returncode}"])[-1])
+        state = json.loads(done.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        return {key: f"off: the sandbox probe failed ({exc})" for key in KEYS}
+    finally:
+        try:
+            cleanup(cgroup_paths("probe"))
+        except OSError:
+            pass
+    return state["in_force"]
+
+
+def _wall(limits: Limits) -> str:
+    return f"on: {limits.wall:g} s per kata run (enforced by the controller)"
+
+
+def _verdicts(limits: Limits, cg: dict, ns: dict, uid: str) -> dict[str, str]:
+    """The report's words for what ``_setup`` managed (rlimits are always applied)."""
+    root = os.geteuid() == 0
+    dropped = uid.startswith("on")
+    if dropped:
+        nproc = f"RLIMIT_NPROC={limits.nproc} for the job's own uid"
+    elif not root:
+        nproc = f"RLIMIT_NPROC=this user's tasks + {limits.nproc} (shared with all this user runs)"
+    else:
+        nproc = ""  # RLIMIT_NPROC does not bind root
+    if cg.get("pids"):
+        pids = f"{cg['pids']} for the job ({limits.nproc} + {JUDGE_TASKS} for the judge)"
+        processes_text = f"on: {pids}; {nproc or 'no RLIMIT_NPROC (it does not bind root hosts)'}"
+    elif nproc:
+        processes_text = f"on: {nproc}; no cgroup ({cg['pids_off']})"
+    else:
+        processes_text = f"off: {cg['pids_off']}, and RLIMIT_NPROC does not bind root hosts"
+    memory = f"on: RLIMIT_AS={_size(limits.memory)} per host process; "
+    if cg.get("memory"):
+        memory += f"{cg['memory']} for the job"
+    else:
+        memory += f"no limit for the job as a whole ({cg['memory_off']})"
+    return {
+        "wall": _wall(limits),
+        "processes": processes_text,
+        "memory": memory,
+        "cpu": f"on: RLIMIT_CPU={limits.cpu} s per host process",
+        "fsize": f"on: RLIMIT_FSIZE={_size(limits.fsize)} per file a host writes",
+        "network": ns["network"],
+        "shm": ns["shm"],
+        "uid": uid,
+    }
+
+
+# --- the controller's side ---------------------------------------------------------------
+
+
+def launch_prefix(job_slot: int, limits: Limits | None = None) -> list[str]:
+    """What the controller puts before the judge's command (``[]`` where not Linux).
+
+    The job's cgroup is named after this process and ``job_slot``, so the controller can
+    find it again with ``cgroup_paths(job_slot)``; jobs running at the same time need
+    different slots, and a slot may be reused only after ``cleanup(job_slot)``. The
+    sandbox asks whether the slot's uid can run *its own* interpreter (``sys.executable``,
+    as here): start the judge with that same Python.
+    """
+    if not _linux():
+        return []
+    limits = limits or Limits()
+    return [
+        sys.executable, "-m", MODULE,
+        "--slot", str(job_slot), "--job", job_name(job_slot), "--limits", limits.to_json(), "--",
+    ]  # fmt: skip
+
+
+def job_name(slot: int | str, owner: int | None = None) -> str:
+    """``dojo-<controller pid>-<its start time>-<slot>``: unique to this controller (the
+    start time tells a live controller from a new process that reuses a dead one's pid)."""
+    owner = owner or os.getpid()
+    return f"dojo-{owner}-{_start_time(owner) or 0}-{slot}"
+
+
+def cgroup_paths(slot: int | str) -> list[Path]:
+    """The job's cgroup folder in each hierarchy it uses (whether they exist yet or not)."""
+    if not _linux():
+        return []
+    name = job_name(slot)
+    return [base / name for base in _bases()]
+
+
+def cleanup(handle, timeout: float = 5.0) -> list[str]:
+    """Kill every process left in a job's cgroup and remove the cgroup.
+
+    ``handle``: a slot (as given to ``launch_prefix``), a cgroup folder, or a list of them.
+    Returns the processes it killed, described. Nothing is reaped: the judge is the
+    controller's own child (its ``Popen.wait()`` wants the status) and orphans adopted by
+    a subreaper controller are collected by ``procs.reap_children()``. Raises ``OSError``
+    when the cgroup is still there after ``timeout`` seconds.
+    """
+    from dojo import procs  # psutil; kept out of the sandbox's own start-up
+
+    import psutil
+
+    if isinstance(handle, (list, tuple)):
+        paths = [Path(p) for p in handle]
+    elif isinstance(handle, Path) or (isinstance(handle, str) and "/" in handle):
+        paths = [Path(handle)]
+    else:
+        paths = cgroup_paths(handle)
+    paths = [p for p in paths if p.is_dir()]
+    deadline = time.monotonic() + timeout
+    killed: dict[int, str] = {}
+    for path in paths:
+        # cgroup v2 (Linux 5.14+) kills the whole group in one step, fork bomb included.
+        _write(path / "cgroup.kill", "1", quiet=True)
+
+    def members() -> set[int]:
+        return {pid for path in paths for pid in _members(path)}
+
+    def kill_all() -> bool:
+        found = members()
+        for pid in found - killed.keys():
+            try:
+                killed[pid] = procs.describe(psutil.Process(pid))
+            except psutil.Error:
+                killed[pid] = f"pid {pid}"
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return not found
+
+    # A process may fork between our read and our kill; pids.max bounds how often.
+    procs.wait_until(kill_all, timeout, step=0.01)
+    left = []
+    for path in paths:
+        if not procs.wait_until(lambda: _rmdir(path), max(deadline - time.monotonic(), 0.1)):
+            left.append(f"{path} ({', '.join(map(str, _members(path))) or 'busy'})")
+    if left:
+        raise OSError(errno.EBUSY, "job cgroup still in use after cleanup: " + "; ".join(left))
+    return [killed[pid] for pid in sorted(killed)]
+
+
+def stale_cleanup() -> list[str]:
+    """Remove the job cgroups of controllers that are gone (crashed, killed), next to ours."""
+    removed = []
+    if not _linux():
+        return removed
+    for base in _bases():
+        try:
+            entries = list(base.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            match = JOB_NAME.match(entry.name)
+            if not match or not entry.is_dir():
+                continue
+            pid, start = int(match[1]), int(match[2])
+            if _start_time(pid) == start:
+                continue  # its controller is alive
+            try:
+                cleanup(entry)
+                removed.append(str(entry))
+            except OSError:
+                pass
+    return removed
+
+
+# --- the host's side ---------------------------------------------------------------------
+
+
+def enter_host(limits: Limits | dict | None = None, slot: int | None = None) -> list[str]:
+    """Confine this process: call it first thing in a host, before learner code is imported.
+
+    Sets rlimits, then — as root, where the sandbox found the slot's uid usable — drops to
+    that uid. Defaults come from the sandbox this process runs in. Returns what it applied.
+    multiprocessing keeps working afterwards: the inherited resource tracker pipe, Pipes,
+    fork/spawn/forkserver children (see ``_after_drop`` and ``_forget_inherited_forkserver``).
+    """
+    if not _linux():
+        return []
+    # Imported now: after the uid drop the standard library may be out of reach (where
+    # the uid is refused, detect() says so and no drop happens; see _uid_verdict).
+    import resource
+    import tempfile
+    from multiprocessing import forkserver, process
+
+    state = current()
+    if limits is None:
+        limits = Limits.from_dict(state["limits"]) if state else Limits()
+    elif isinstance(limits, dict):
+        limits = Limits.from_dict(limits)
+    if slot is None:
+        slot = int(state["slot"]) if state else 0
+    applied = []
+    uid = limits.slot_uid(slot)
+    drop = os.geteuid() == 0 and uid is not None and _uid_usable(limits, slot, state)
+
+    def lower(name, value, hard=None, shown=None):
+        res = getattr(resource, name)
+        _, old_hard = resource.getrlimit(res)
+        hard = value if hard is None else hard
+        if old_hard != resource.RLIM_INFINITY and os.geteuid() != 0:
+            value, hard = min(value, old_hard), min(hard, old_hard)
+        resource.setrlimit(res, (value, hard))
+        applied.append(f"{name}={shown or value}")
+
+    lower("RLIMIT_AS", limits.memory, shown=_size(limits.memory))
+    # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+    lower("RLIMIT_CPU", limits.cpu, limits.cpu + 1, shown=f"{limits.cpu} s")
+    lower("RLIMIT_FSIZE", limits.fsize, shown=_size(limits.fsize))
+    # A write past the limit then fails with EFBIG ("File too large") instead of the
+    # process dying of SIGXFSZ without a word.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    lower("RLIMIT_CORE", 0)
+    if drop or os.geteuid() == 0:
+        # Binds only once the uid is not root (a root host is held by the cgroup).
+        lower("RLIMIT_NPROC", limits.nproc)
+    else:
+        # RLIMIT_NPROC counts every task of the real uid, machine-wide: leave room for
+        # what this user already runs, or the host could not start a single child.
+        lower("RLIMIT_NPROC", _tasks_of(os.getuid()) + limits.nproc)
+    _forget_inherited_forkserver(forkserver._forkserver)
+    if drop:
+        _hand_over_shm(uid, uid)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no way back up through a setuid program
+        _after_drop(process.current_process()._config, tempfile)
+        applied.append(f"uid={uid} gid={uid} groups=[] no_new_privs")
+    return applied
+
+
+_UID_VERDICTS: dict[tuple, str] = {}
+
+
+def _uid_usable(limits: Limits, slot: int, state: dict | None) -> bool:
+    if state is not None:
+        return state["in_force"].get("uid", "").startswith("on")
+    key = (limits.slot_uid(slot), os.path.realpath(sys.executable), os.getcwd())
+    if key not in _UID_VERDICTS:
+        _UID_VERDICTS[key] = _uid_verdict(limits, slot)
+    return _UID_VERDICTS[key].startswith("on")
+
+
+def _forget_inherited_forkserver(server) -> None:
+    """A forked host inherits the judge's forkserver record: starting a forkserver child
+    then fails with ChildProcessError (CPython waits for a pid that is not its child), and
+    the judge's server is no place for learner code anyway (its children would have
+    neither the host's rlimits nor its uid). A host that just started has no forkserver of
+    its own, so whatever is recorded is inherited: forget it."""
+    if server._forkserver_pid is not None:
+        try:
+            os.close(server._forkserver_alive_fd)  # our copy: the judge's server may end
+        except (OSError, TypeError):
+            pass
+        server._forkserver_address = None
+        server._forkserver_alive_fd = None
+        server._forkserver_pid = None
+        server._lock = threading.Lock()
+
+
+def _hand_over_shm(uid: int, gid: int) -> None:
+    """Give the new uid the /dev/shm objects this host already maps.
+
+    Semaphores and SharedMemory that the judge made (as root, mode 600) and passed to the
+    host stay usable in the host after setuid, but a spawn or forkserver child re-opens
+    them by name and would get EACCES. Only objects the host maps are handed over: it
+    could already read and write them.
+    """
+    inodes = set()
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                if "/dev/shm/" in line:
+                    parts = line.split(None, 5)
+                    if len(parts) > 4:
+                        inodes.add(int(parts[4]))
+        entries = os.listdir("/dev/shm")
+    except (OSError, ValueError):
+        return
+    for name in entries:
+        path = os.path.join("/dev/shm", name)
+        try:
+            st = os.lstat(path)
+            if st.st_ino in inodes and stat.S_ISREG(st.st_mode) and st.st_uid != uid:
+                os.chown(path, uid, gid, follow_symlinks=False)
+        except OSError:
+            continue
+
+
+def _after_drop(config: dict, tempfile) -> None:
+    """Temporary folders the judge chose (as root, mode 700) are no longer ours."""
+    tempdir = config.get("tempdir")
+    if tempdir and not os.access(tempdir, os.W_OK | os.X_OK):
+        # multiprocessing puts the forkserver's socket there; make a new one of our own.
+        config.pop("tempdir", None)
+    if tempfile.tempdir and not os.access(tempfile.tempdir, os.W_OK | os.X_OK):
+        tempfile.tempdir = None
+
+
+def _tasks_of(uid: int) -> int:
+    """Tasks (threads) whose real uid is ``uid``: what RLIMIT_NPROC counts."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(status["Uid"].split()[0]) == uid:
+                count += int(status["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+# --- the sandbox itself: python -m dojo.grading.sandbox ----------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = []
+    if "--" in argv:
+        command = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m dojo.grading.sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--slot", type=int, required=True)
+    parser.add_argument("--job", required=True, help="the job's cgroup name (see job_name)")
+    parser.add_argument("--limits", required=True, help="Limits as JSON")
+    parser.add_argument("--report", action="store_true", help="set up, print what is in force as JSON, exit")
+    args = parser.parse_args(argv)
+    if not args.report and not command:
+        parser.error("nothing to run: give the command after --")
+    try:
+        state = _setup(args.job, args.slot, Limits.from_json(args.limits))
+    except SandboxError as exc:
+        print(f"dojo sandbox: {exc}", file=sys.stderr)
+        return SANDBOX_FAILED
+    if args.report:
+        print(json.dumps(state))
+        return 0
+    os.environ[ENV] = json.dumps(state)
+    # Python ignores SIGPIPE (and we may have ignored SIGXFSZ): give the command the
+    # dispositions it would get from a shell, as subprocess's restore_signals does.
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execvp(command[0], command)
+    except OSError as exc:
+        print(f"dojo sandbox: cannot run {command[0]}: {exc}", file=sys.stderr)
+        return SANDBOX_FAILED
+
+
+def _setup(job: str, slot: int, limits: Limits) -> dict:
+    cg = _join_cgroups(job, limits)
+    ns = _unshare(limits)
+    uid = _uid_verdict(limits, slot)
+    return {
+        "job": job,
+        "slot": slot,
+        "limits": asdict(limits),
+        "cgroups": cg["paths"],
+        "in_force": _verdicts(limits, cg, ns, uid),
+    }
+
+
+def _join_cgroups(job: str, limits: Limits) -> dict:
+    """Create the job's cgroup in every hierarchy that has pids or memory, set the limits,
+    move this process in. Returns words for the report and the folders made."""
+    result: dict = {"paths": []}
+    try:
+        found = _hierarchies(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"))
+    except OSError as exc:
+        found = {}
+        result["pids_off"] = result["memory_off"] = f"cgroups unreadable ({exc.strerror})"
+    settings = {
+        "pids": [("pids.max", str(limits.job_tasks), True)],
+        "memory": [
+            # v1 wants limit_in_bytes before memsw; swap may not be accounted at all.
+            ("memory.limit_in_bytes", str(limits.job_memory), True),
+            ("memory.memsw.limit_in_bytes", str(limits.job_memory), False),
+            ("memory.max", str(limits.job_memory), True),
+            ("memory.swap.max", "0", False),
+        ],
+    }
+    shown = {"pids": f"pids.max={limits.job_tasks}", "memory": f"memory limit {_size(limits.job_memory)}"}
+    made: dict[Path, list[str]] = {}
+    for controller in CGROUP_CONTROLLERS:
+        h = found.get(controller)
+        if h is None:
+            result.setdefault(f"{controller}_off", f"no cgroup {controller} controller here")
+            continue
+        path = h.base / job
+        try:
+            if h.version == 2:
+                _enable_v2(h.base, controller)
+            if path not in made:
+                _make_job_cgroup(path)
+                made[path] = []
+            written = False
+            for file, value, needed in settings[controller]:
+                if (path / file).exists():
+                    _write(path / file, value, quiet=not needed)
+                    written = written or needed
+            if not written:
+                raise OSError(errno.ENOENT, f"no {controller} limit file in {path}")
+            made[path].append(controller)
+            result[controller] = f"cgroup v{h.version} {shown[controller]}"
+        except OSError as exc:
+            result[f"{controller}_off"] = f"cgroup v{h.version}: {_oserror(exc)}"
+    for path, controllers in made.items():
+        try:
+            _write(path / "cgroup.procs", str(os.getpid()))
+            result["paths"].append(str(path))
+        except OSError as exc:
+            for controller in controllers:
+                result.pop(controller, None)
+                result[f"{controller}_off"] = f"cannot join {path} ({_oserror(exc)})"
+            _rmdir(path)
+    return result
+
+
+def _make_job_cgroup(path: Path) -> None:
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if _members(path):
+            raise SandboxError(f"{path} still holds processes of an earlier job: call cleanup() before reusing a slot")
+
+
+def _enable_v2(base: Path, controller: str) -> None:
+    """cgroup v2: a child gets a controller only if its parent delegates it."""
+    if controller in _read(base / "cgroup.subtree_control").split():
+        return
+    try:
+        _write(base / "cgroup.subtree_control", f"+{controller}")
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            raise OSError(
+                exc.errno,
+                f"cannot enable {controller} below {base}: it holds processes (the grader's own); "
+                "start the grader in a cgroup of its own, e.g. systemd-run --scope -p Delegate=yes",
+            ) from None
+        raise
+
+
+def _unshare(limits: Limits) -> dict[str, str]:
+    """Own network namespace (loopback up) and a private /dev/shm, where allowed."""
+    verdict = {
+        "network": "off: disabled (Limits.net is false)",
+        "shm": "off: disabled (Limits.shm is false)",
+    }
+    flags = (CLONE_NEWNET if limits.net else 0) | (CLONE_NEWNS if limits.shm else 0)
+    if not flags:
+        return verdict
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        if root:
+            _libc_call("unshare", flags)
+        else:
+            # Without root, a user namespace grants the rights for the other two. The
+            # user maps to itself: the judge keeps its uid and loses these rights at exec.
+            _libc_call("unshare", flags | CLONE_NEWUSER)
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"{uid} {uid} 1")
+            _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    except OSError as exc:
+        why = _oserror(exc)
+        if not root and exc.errno in (errno.EPERM, errno.EINVAL, errno.ENOSPC):
+            why = f"not root and user namespaces are disabled ({why})"
+        for key, wanted in (("network", limits.net), ("shm", limits.shm)):
+            if wanted:
+                verdict[key] = f"off: {why}"
+        return verdict
+    if limits.net:
+        try:
+            _loopback_up()
+            verdict["network"] = "on: own network namespace, loopback only"
+        except OSError as exc:
+            verdict["network"] = f"on: own network namespace, no network at all (loopback stays down: {_oserror(exc)})"
+    if limits.shm:
+        try:
+            _libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+            options = f"size={limits.memory},nr_inodes=16384,mode=1777".encode()
+            _libc_call("mount", b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, options)
+            verdict["shm"] = f"on: private tmpfs on /dev/shm ({_size(limits.memory)}, mode 1777)"
+        except OSError as exc:
+            verdict["shm"] = f"off: {_oserror(exc)}"
+    return verdict
+
+
+def _loopback_up() -> None:
+    """``ip link set lo up`` without the ip binary: SIOCGIFFLAGS, set IFF_UP, SIOCSIFFLAGS."""
+    import fcntl
+    import socket
+    import struct
+
+    ifreq = "16sH22x"  # struct ifreq: the name, then ifr_flags in a 24-byte union
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack(ifreq, fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack(ifreq, b"lo", 0)))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack(ifreq, b"lo", flags | IFF_UP))
+
+
+def _uid_verdict(limits: Limits, slot: int) -> str:
+    """Can the slot's uid run this Python here? Asked by doing it: a child drops to the uid
+    and starts ``sys.executable`` in the current folder (``os.access`` answers for root)."""
+    uid = limits.slot_uid(slot)
+    if uid is None:
+        return "off: disabled (Limits.uid is None)"
+    if os.geteuid() != 0:
+        return "off: the grader is not root, so hosts run as the grader's own user"
+    import pwd
+
+    try:
+        return f"off: uid {uid} is the account {pwd.getpwuid(uid).pw_name!r}; choose a Limits.uid no account uses"
+    except KeyError:
+        pass
+    code = "import os, sys; os.chdir(sys.argv[1]); import dojo"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, os.getcwd()],
+            user=uid, group=uid, extra_groups=[], cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, timeout=30,
+        )  # fmt: skip
+        failure = None if done.returncode == 0 else (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[-1]
+    except (OSError, subprocess.SubprocessError) as exc:
+        failure = str(exc)
+    if failure is None:
+        return f"on: hosts run as uid {limits.uid} + job slot (this one: {uid}), no supplementary groups"
+    for path in (sys.executable, os.path.realpath(sys.executable), os.getcwd()):
+        closed = _closed_folder(path, uid)
+        if closed:
+            return f"off: {path} is not reachable by uid {uid} ({closed})"
+    return f"off: uid {uid} cannot run {sys.executable} here: {failure}"
+
+
+def _closed_folder(path: str, uid: int) -> str | None:
+    """The first folder on ``path`` that ``uid`` (gid the same) may not enter."""
+    parts = Path(path).parts
+    for i in range(1, len(parts)):
+        folder = Path(*parts[:i])
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return None
+        mode = st.st_mode
+        if st.st_uid == uid:
+            ok = mode & stat.S_IXUSR
+        elif st.st_gid == uid:
+            ok = mode & stat.S_IXGRP
+        else:
+            ok = mode & stat.S_IXOTH
+        if not ok:
+            return f"{folder} is mode {stat.S_IMODE(mode):o}, not searchable by others"
+    return None
+
+
+# --- cgroup hierarchies ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    version: int  # 1 or 2
+    base: Path  # this process's own cgroup folder in it: job cgroups are made below
+
+
+def _hierarchies(mountinfo: str, cgroup: str) -> dict[str, Hierarchy]:
+    """controller -> the hierarchy that offers it to this process (v1 where it is bound
+    there; a controller bound to v1 cannot be on v2 at the same time)."""
+    own_v1: dict[str, str] = {}
+    own_v2 = None
+    for line in cgroup.splitlines():
+        number, _, rest = line.partition(":")
+        names, _, path = rest.partition(":")
+        if number == "0" and names == "":
+            own_v2 = path
+        else:
+            for name in names.split(","):
+                own_v1[name] = path
+    found: dict[str, Hierarchy] = {}
+    v2_base = None
+    for line in mountinfo.splitlines():
+        left, _, right = line.partition(" - ")
+        mount, extra = left.split(), right.split()
+        if len(mount) < 5 or len(extra) < 3:
+            continue
+        root, point = _unescape(mount[3]), _unescape(mount[4])
+        if extra[0] == "cgroup":
+            options = extra[2].split(",")
+            for controller in CGROUP_CONTROLLERS:
+                if controller in options and controller in own_v1 and controller not in found:
+                    base = _inside(point, root, own_v1[controller])
+                    if base:
+                        found[controller] = Hierarchy(1, base)
+        elif extra[0] == "cgroup2" and own_v2 is not None and v2_base is None:
+            v2_base = _inside(point, root, own_v2)
+    if v2_base is not None:
+        try:
+            offered = _read(v2_base / "cgroup.controllers").split()
+        except OSError:
+            offered = []
+        for controller in CGROUP_CONTROLLERS:
+            if controller not in found and controller in offered:
+                found[controller] = Hierarchy(2, v2_base)
+    return found
+
+
+def _bases() -> list[Path]:
+    try:
+        found = _hierarchies(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"))
+    except OSError:
+        return []
+    return list(dict.fromkeys(h.base for h in found.values()))
+
+
+def _inside(point: str, root: str, own: str) -> Path | None:
+    """Where cgroup ``own`` is, given a mount of the hierarchy's ``root`` at ``point``."""
+    if root == "/":
+        rel = own
+    elif own == root or own.startswith(root.rstrip("/") + "/"):
+        rel = own[len(root) :]
+    else:
+        return None  # our cgroup is not visible through this mount
+    return Path(point) / rel.lstrip("/")
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field)
+
+
+def _members(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in _read(path / "cgroup.procs").split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+def _linux() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def _read(path) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _write(path, text: str, quiet: bool = False) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        if not quiet:
+            raise
+
+
+def _start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot."""
+    try:
+        text = _read(f"/proc/{pid}/stat")
+        return int(text[text.rindex(")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_LIBC = None
+
+
+def _libc_call(name: str, *args) -> None:
+    """Call a libc function that returns 0 or -1/errno (unshare, mount): os.unshare is 3.12+."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    fn = getattr(_LIBC, name)
+    converted = [ctypes.c_ulong(a) if isinstance(a, int) and name == "mount" else a for a in args]
+    if fn(*converted) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{name}: {os.strerror(code)}")
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        _libc_call("prctl", option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _oserror(exc: OSError) -> str:
+    if exc.filename:
+        return f"{exc.strerror}: {exc.filename}"
+    return exc.strerror or str(exc)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", GiB), ("MiB", MiB)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,8 @@
     dojo clean                   leftovers of earlier crashed runs
     dojo verify [--repeat N] [--jobs N] [--start-method M] [KATA ...]   maintainer check
     dojo completion bash|zsh     shell completion of kata names
+    dojo grade SUBMISSION --out DIR [--format F ...]     grade against the sealed kit
+    dojo grade --batch FOLDER --out DIR [--jobs N]      a class: CSV and HTML report
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("completion", help="print a shell completion script")
     p.add_argument("shell", choices=("bash", "zsh"))
 
+    from dojo.grading import command as grade_command
+
+    grade_command.add_parser(sub)
+
     args = parser.parse_args(argv)
     if args.command == "completion":
         print(COMPLETION)
@@ -80,6 +86,8 @@ def main(argv=None) -> int:
         from dojo.doctor import clean
 
         return clean(root)
+    if args.command == "grade":
+        return grade_command.run(args, root)
     console = _console()
     lang = i18n.current_lang()
     try:

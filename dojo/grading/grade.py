@@ -1,0 +1,249 @@
+"""Grade one submission, or a folder of them.
+
+    grade(submission) ─ load the kata modules (submission.py)
+      for each kata in the manifest:
+        fresh workspace: the sealed kit + the submission's kata modules (seal.py)
+        judge: python -m pytest tests/test_<kata>.py hidden/test_<kata>.py
+               --dojo-isolate (learner code only in host processes) --dojo-canary=<random>
+               inside the sandbox (sandbox.py), wall limit, tree kill
+        read the results; integrity: the canary failed, no result twice, every collected
+        test has a result, no sealed file changed -> else the kata is void
+        score its cells (model.py)
+      -> Grade -> exporters (export.py)
+
+A kata the submission lacks is ``missing`` and not run; a kata whose run overran, crashed
+or hung scores what its recorded tests earned and nothing for the rest. The grader never
+imports learner code; it reads JSON written by the judge, which never imports it either.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import multiprocessing
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dojo
+from dojo import manifest as manifest_mod
+from dojo import runner
+from dojo.grading import model, sandbox, seal, submission
+
+METHODS = ("fork", "spawn", "forkserver")
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@dataclass
+class Settings:
+    kit: Path
+    start_methods: tuple = ()
+    wall: float = 90.0  # seconds per kata run (all its tests, every start method)
+    limits: sandbox.Limits | None = None  # None: sandbox.Limits() defaults
+    sandboxed: bool = True
+    seal_file: Path | None = None
+    lang: str = "en"
+
+    def methods(self) -> list[str]:
+        available = multiprocessing.get_all_start_methods()
+        wanted = self.start_methods or METHODS
+        return [m for m in METHODS if m in wanted and m in available]
+
+
+class GraderError(Exception):
+    """The grader itself cannot work (kit changed since sealed, manifest invalid)."""
+
+
+def check_kit(settings: Settings) -> tuple[manifest_mod.Manifest, dict]:
+    """The manifest and the kit's hashes; raises GraderError if the kit is not fit."""
+    try:
+        manifest = manifest_mod.load(settings.kit / "katas.toml")
+    except manifest_mod.ManifestError as exc:
+        raise GraderError(f"the kit's katas.toml is invalid: {exc}") from None
+    seal_path = settings.seal_file or (settings.kit / seal.SEAL_FILE)
+    if settings.seal_file or seal_path.is_file():
+        problems = seal.check(settings.kit, seal.read(seal_path))
+        if problems:
+            raise GraderError("the kit does not match its seal:\n  " + "\n  ".join(problems))
+    return manifest, seal.kit_files(settings.kit)
+
+
+def grade(path: Path, settings: Settings, *, student: str | None = None, slot: int = 0, progress=None) -> model.Grade:
+    """Grade the submission at ``path``. Never raises for anything the submission does."""
+    started = time.monotonic()
+    stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    manifest, kit_hashes = check_kit(settings)
+    methods = settings.methods()
+    limits = settings.limits or sandbox.Limits(wall=settings.wall)
+    result = model.Grade(
+        submission=Path(path).name,
+        student=student or Path(path).stem,
+        python=PY,
+        start_methods=methods,
+        score=0.0,
+        max_score=float(sum(k.points for k in manifest.katas)),
+        limits=_limits_in_force(settings, limits),
+        started=stamp,
+        dojo_version=dojo.__version__,
+    )
+    try:
+        sub = submission.load(Path(path), manifest.names(), kit_hashes)
+    except submission.SubmissionError as exc:
+        sub = submission.Submission(name=Path(path).name, problems={k: str(exc) for k in manifest.names()})
+        result.notes.append(str(exc))
+    result.student = student or sub.name
+    result.notes.extend(sub.notes)
+    for index, kata in enumerate(manifest.katas):
+        if progress:
+            progress(kata.name, index, len(manifest.katas))
+        title = kata.title.get(settings.lang) or kata.title.get("en", kata.name)
+        if kata.name in sub.problems:
+            result.katas.append(
+                model.score_kata(kata.name, title, kata.points, methods, [], processes=kata.processes,
+                                 status="missing", reason=sub.problems[kata.name])
+            )
+            continue
+        tests, void = _run_kata(kata, sub, settings, methods, limits, slot)
+        result.katas.append(
+            model.score_kata(kata.name, title, kata.points, methods, tests, processes=kata.processes,
+                             status="void" if void else "", reason=void)
+        )
+    result.score, _ = model.total(result.katas)
+    result.duration = round(time.monotonic() - started, 3)
+    return result
+
+
+def _limits_in_force(settings: Settings, limits: sandbox.Limits) -> dict:
+    if not settings.sandboxed:
+        return {"wall": f"on: {settings.wall:g} s per kata", "sandbox": "off: --no-sandbox"}
+    found = dict(sandbox.detect(limits))
+    found["wall"] = f"on: {settings.wall:g} s per kata, every test {_test_timeout(settings)}"
+    found["isolation"] = "on: learner code runs only in host processes, never in the judge"
+    return found
+
+
+def _test_timeout(settings: Settings) -> str:
+    return "under its manifest timeout (default 10 s)"
+
+
+def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limits, slot: int):
+    """Run one kata in a fresh workspace; return (tests, void reason or "")."""
+    canary = f"test_canary_{secrets.token_hex(6)}"
+    workspace = Path(tempfile.mkdtemp(prefix=f"dojo-grade-{kata.name}-"))
+    try:
+        sealed = seal.build_workspace(settings.kit, workspace, sub.modules)
+        files = [f"tests/test_{kata.name}.py"]
+        if (workspace / seal.HIDDEN / f"test_{kata.name}.py").is_file():
+            files.append(f"{seal.HIDDEN}/test_{kata.name}.py")
+        args = ["--dojo-isolate", f"--dojo-canary={canary}", f"--lang={settings.lang}"]
+        prefix = sandbox.launch_prefix(slot, limits) if settings.sandboxed else []
+        env = {"DOJO_LIMITS": limits.to_json(), "DOJO_SLOT": str(slot)} if settings.sandboxed else {}
+        try:
+            run = runner.run_kata(
+                workspace, kata.name, "katas", start_methods=methods, wall=settings.wall,
+                env=env, test_files=files, args=args, prefix=prefix,
+            )
+        finally:
+            if settings.sandboxed:
+                sandbox.cleanup(slot)
+        tests = _tests(kata.name, run, canary, methods)
+        void = _integrity(run, canary, sealed, workspace)
+        return tests, void
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _tests(kata: str, run: runner.RunResult, canary: str, methods: list) -> list:
+    """TestGrades from the judge's records; every collected test without one is a failure."""
+    recorded = {c.nodeid: c for c in run.run.cells if c.kata == kata}
+    expected = [t for t in run.run.collected if t.get("kata") == kata]
+    why_missing = _why_missing(run)
+    out = []
+    for rec in expected:
+        cell = recorded.pop(rec["nodeid"], None)
+        hidden = rec["nodeid"].startswith(f"{seal.HIDDEN}/")
+        if cell is None:
+            out.append(model.TestGrade(kata, rec.get("case") or rec.get("test", ""), rec.get("start_method"),
+                                       PY, "missing", why_missing, hidden=hidden))
+        else:
+            out.append(_test_grade(kata, cell, hidden))
+    for cell in recorded.values():  # recorded but never collected: the run is not trusted
+        out.append(_test_grade(kata, cell, cell.nodeid.startswith(f"{seal.HIDDEN}/")))
+    if not expected and not out:
+        out = [model.TestGrade(kata, "collection", m, PY, "error", why_missing or _output_tail(run)) for m in methods]
+    return out
+
+
+def _test_grade(kata: str, cell, hidden: bool) -> model.TestGrade:
+    message = cell.message
+    if cell.leaks and cell.outcome == "leaked":
+        message = message or "; ".join(cell.leaks)
+    return model.TestGrade(kata, cell.case or cell.test, cell.start_method, cell.python or PY, cell.outcome,
+                           message, cell.where, round(cell.duration or 0.0, 3), hidden)
+
+
+def _why_missing(run: runner.RunResult) -> str:
+    if run.overran:
+        return f"the kata's run passed its wall limit ({run.seconds:.0f} s) and was stopped; this test never finished"
+    if run.run.finished is None:
+        return f"the judge ended before this test had a result (exit status {run.returncode})"
+    return "no result was recorded for this test"
+
+
+def _output_tail(run: runner.RunResult) -> str:
+    lines = [line for line in run.output.splitlines() if line.strip()]
+    return "the kata's tests could not be collected: " + " / ".join(lines[-3:])[:400]
+
+
+def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path) -> str:
+    """Why this kata's session cannot be trusted, or "" if it can."""
+    canaries = [c for c in run.run.cells if c.test == canary or c.nodeid.endswith(canary)]
+    finished = run.run.finished is not None
+    if finished and (not canaries or any(c.outcome != "failed" for c in canaries)):
+        return "the session's canary test did not fail as it must: the judge's results cannot be trusted"
+    if run.run.duplicates:
+        return f"a result was recorded twice ({run.run.duplicates[0]}): the judge's results cannot be trusted"
+    now = seal.kit_files(workspace)
+    changed = sorted(name for name in set(sealed) | set(now) if sealed.get(name) != now.get(name))
+    if changed:
+        return f"learner code changed the grader's files during the run ({', '.join(changed[:3])})"
+    return ""
+
+
+# --- batch ------------------------------------------------------------------------------
+
+
+def submissions_in(folder: Path) -> list[Path]:
+    """Every submission in a batch folder: its sub-folders and zip files, sorted."""
+    out = []
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if (entry.is_dir() and not entry.is_symlink()) or (entry.is_file() and entry.suffix.lower() == ".zip"):
+            out.append(entry)
+    return out
+
+
+def error_grade(path: Path, settings: Settings, reason: str, manifest=None) -> model.Grade:
+    """The row of a submission whose grading failed: zero, with the reason."""
+    methods = settings.methods()
+    max_score = float(sum(k.points for k in manifest.katas)) if manifest else 0.0
+    return model.Grade(
+        submission=Path(path).name,
+        student=Path(path).stem,
+        python=PY,
+        start_methods=methods,
+        score=0.0,
+        max_score=max_score,
+        error=reason,
+        started=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        dojo_version=dojo.__version__,
+    )
+
+
+def env_summary() -> str:
+    return f"Python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs"

@@ -128,19 +128,23 @@ def _relative(filename: str, root) -> str:
 
 def serve(conn, spec: dict) -> None:
     """A host's whole life: confine itself, run one call, answer, wait to be let go."""
-    for fd in spec.get("private_fds", ()):  # under fork: the judge's results file, ...
-        try:
-            os.close(fd)
-        except OSError:
-            pass
     if spec.get("affinity") and hasattr(os, "sched_setaffinity"):
         # a forkserver host is forked by a server started earlier: give it the CPUs the
         # test allows now (parallel2 narrows them), as a child of the test would have
         os.sched_setaffinity(0, spec["affinity"])
     stacks = open(spec["stackfile"], "w")  # noqa: SIM115 - lives as long as the host
+    # after opening the stack file, so that its descriptor cannot take a closed number
+    for fd in spec.get("private_fds", ()):  # under fork: the judge's results file, ...
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     import faulthandler
 
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
+    import dojo.i18n  # noqa: F401 - loaded before any uid drop, as the judge's own code
+    import dojo.testing  # noqa: F401
+
     applied = []
     if spec.get("limits") is not None:
         from dojo.grading import sandbox

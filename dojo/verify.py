@@ -115,7 +115,10 @@ def _tail(text: str, n: int = 300) -> str:
     return _short(text[-n:] if text else "", n)
 
 
-def verify(root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, start_methods=None, console=None) -> int:
+def verify(
+    root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, start_methods=None, console=None,
+    isolate: bool = False,
+) -> int:
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -141,6 +144,9 @@ def verify(root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, 
     shm_before = procs.shm_names()
 
     problems = structure_problems(m)
+    # --isolate: every kata call in a grading host, as `dojo grade` runs them; the
+    # outcomes must be the same as in practice mode
+    env = {"DOJO_LANG": "en", **({"DOJO_ISOLATE": "1"} if isolate else {})}
     tallies: dict = defaultdict(CellTally)
     tasks = [(k, target, rep) for rep in range(repeat) for k in selected for target in ("solutions", "katas")]
     timings = defaultdict(list)
@@ -148,7 +154,7 @@ def verify(root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, 
         bar = progress.add_task("verifying", total=len(tasks))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(runner.run_kata, root, k.name, target, start_methods=start_methods, env={"DOJO_LANG": "en"}): (k, target)
+                pool.submit(runner.run_kata, root, k.name, target, start_methods=start_methods, env=env): (k, target)
                 for k, target, _ in tasks
             }
             for future in as_completed(futures):

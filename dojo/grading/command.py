@@ -85,9 +85,11 @@ def _single(args, settings, formats) -> int:
             student=args.student,
             progress=lambda kata, i, n: status.update(f"grading {args.submission.name}: {kata} ({i + 1}/{n})"),
         )
-    export.write(result, args.out, [f for f in formats if f != "terminal"] + ["terminal"])
+    written = export.write(result, args.out, [f for f in formats if f != "terminal"] + ["terminal"])
     if "terminal" in formats:
         export.to_terminal(result)
+    print(f"{result.student}: {result.score:g}/{result.max_score:g}; written: "
+          + ", ".join(str(p) for p in written.values()))
     return 0
 
 

@@ -202,8 +202,13 @@ def _output_tail(run: runner.RunResult) -> str:
 def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path) -> str:
     """Why this kata's session cannot be trusted, or "" if it can."""
     canaries = [c for c in run.run.cells if c.test == canary or c.nodeid.endswith(canary)]
-    finished = run.run.finished is not None
-    if finished and (not canaries or any(c.outcome != "failed" for c in canaries)):
+    if not canaries or any(c.outcome != "failed" for c in canaries):
+        # The canary runs last: without its failure recorded, the session either lied or
+        # never ended (killed, stopped past its wall), and nothing it recorded is trusted.
+        if run.overran:
+            return f"the kata's run did not end within its wall limit ({run.seconds:.0f} s) and was stopped"
+        if run.run.finished is None:
+            return f"the judge did not finish the session (exit status {run.returncode})"
         return "the session's canary test did not fail as it must: the judge's results cannot be trusted"
     if run.run.duplicates:
         return f"a result was recorded twice ({run.run.duplicates[0]}): the judge's results cannot be trusted"

@@ -57,6 +57,13 @@ def doctor(root: Path | None = None) -> int:
     tty = sys.stdout.isatty() and sys.stdin.isatty()
     size = shutil.get_terminal_size()
     rows.append(("terminal", f"{'yes' if tty else 'no'}, {size.columns}x{size.lines}, colours {'off (NO_COLOR)' if os.environ.get('NO_COLOR') else 'on'}"))
+    try:
+        from dojo.grading import sandbox
+
+        for name, verdict in sandbox.detect().items():
+            rows.append((f"grading: {name}", verdict))
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never fails
+        rows.append(("grading sandbox", f"could not be checked: {exc}"))
     rows.append(("language", f"{lang} (DOJO_LANG={os.environ.get('DOJO_LANG', '')!s}, LANG={os.environ.get('LANG', '')})"))
     try:
         m = manifest.load((root or manifest.find().parent) / "katas.toml")

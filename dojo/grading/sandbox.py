@@ -83,7 +83,7 @@ class SandboxError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    wall: float = 60.0  # seconds per kata run; the controller enforces it, carried here
+    wall: float = 90.0  # seconds per kata run; the controller enforces it, carried here
     memory: int = 2 * GiB  # bytes: RLIMIT_AS of each host; the job's cgroup gets + JUDGE_MEMORY
     cpu: int = 60  # CPU seconds per host process (RLIMIT_CPU)
     nproc: int = 64  # processes and threads of learner code per job

@@ -310,7 +310,7 @@ def test_detect_names_every_limit_with_on_or_off_and_a_reason():
     assert list(verdicts) == list(sandbox.KEYS)
     for key, text in verdicts.items():
         assert text.startswith(("on: ", "off: ")) and len(text) > 6, f"{key}: {text!r} gives no detail"
-    assert verdicts["wall"] == "on: 60 s per kata run (enforced by the controller)"
+    assert verdicts["wall"] == "on: 90 s per kata run (enforced by the controller)"
     assert verdicts["memory"].startswith("on: RLIMIT_AS=2 GiB per host process")
 
 

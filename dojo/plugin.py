@@ -99,6 +99,8 @@ class DojoState:
         self.ledger_path = ledger_path
         if tracker.install(ledger_path):
             self.ledger = tracker.Ledger(ledger_path)
+        if self.isolate:
+            _prepare_for_hosts()
 
     def kata_entry(self, name):
         if self.manifest is None:
@@ -107,6 +109,35 @@ class DojoState:
             return self.manifest.get(name)
         except KeyError:
             return None
+
+
+def _prepare_for_hosts() -> None:
+    """Grading: what a host that runs as another uid needs from the judge, made while the
+    judge is still the only process. The resource tracker starts now (a host would start
+    its own, as its uid, unable to write the ledger). multiprocessing's temporary folder,
+    where a Manager the test starts puts its socket, becomes one the host's uid can reach:
+    the folder is searchable, the sockets writable (connecting needs both; the Manager's
+    authentication key still decides who may talk to it)."""
+    from multiprocessing import process, resource_tracker
+
+    resource_tracker.ensure_running()
+    config = process.current_process()._config
+    if config.get("tempdir") is None:
+        folder = tempfile.mkdtemp(prefix="pymp-dojo-")
+        os.chmod(folder, 0o711)
+        config["tempdir"] = folder
+        multiprocessing.util.Finalize(None, _remove_folder, args=(folder,), exitpriority=-100)
+    # Sockets, semaphores and blocks the judge makes from now on are open to the host's
+    # uid too: a spawn child re-opens a semaphore by name. (The judge writes no other
+    # files; /dev/shm is the job's own, and every Manager checks its authentication key.)
+    os.umask(0)
+
+
+def _remove_folder(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
 
 
 def _float_env(name, default):

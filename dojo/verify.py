@@ -52,7 +52,7 @@ def structure_problems(m: manifest.Manifest) -> list[str]:
         solution = root / "solutions" / kata.module
         if solution.is_file() and "# TODO" in solution.read_text(encoding="utf-8"):
             problems.append(f"{kata.name}: solutions/{kata.module} still has a '# TODO'")
-    for folder, prefix in (("katas", ""), ("solutions", ""), ("tests", "test_")):
+    for folder, prefix in (("katas", ""), ("solutions", ""), ("tests", "test_"), ("hidden", "test_")):
         for path in sorted((root / folder).glob("*.py")):
             if path.name == "__init__.py":
                 continue
@@ -62,6 +62,15 @@ def structure_problems(m: manifest.Manifest) -> list[str]:
     missing = i18n.missing_keys(i18n.catalogue())
     problems += [f"dojo/messages.toml: {key} missing" for key in missing]
     return problems
+
+
+def test_files(root: Path, kata: manifest.Kata) -> list[str]:
+    """The kata's visible tests and, where the instructor wrote some, its hidden ones
+    (``hidden/test_<kata>.py``, which grading runs and ``dojo release`` leaves out)."""
+    files = [f"tests/{kata.test_file}"]
+    if (root / "hidden" / kata.test_file).is_file():
+        files.append(f"hidden/{kata.test_file}")
+    return files
 
 
 def methods_for(kata: manifest.Kata, start_methods: list[str]) -> list[str]:
@@ -154,7 +163,10 @@ def verify(
         bar = progress.add_task("verifying", total=len(tasks))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(runner.run_kata, root, k.name, target, start_methods=start_methods, env=env): (k, target)
+                pool.submit(
+                    runner.run_kata, root, k.name, target, start_methods=start_methods, env=env,
+                    test_files=test_files(root, k),
+                ): (k, target)
                 for k, target, _ in tasks
             }
             for future in as_completed(futures):

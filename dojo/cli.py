@@ -14,6 +14,9 @@
     dojo completion bash|zsh     shell completion of kata names
     dojo grade SUBMISSION --out DIR [--format F ...]     grade against the sealed kit
     dojo grade --batch FOLDER --out DIR [--jobs N]      a class: CSV and HTML report
+    dojo release OUT                       the student bundle: no solutions, no hidden tests
+    dojo export gradescope OUT.zip         Gradescope's autograder zip
+    dojo export classroom OUT_DIR --kit-url URL --kit-sha256 HEX   a Classroom workflow
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=_positive, default=1, help="run everything N times; all runs must agree")
     p.add_argument("--jobs", type=_positive, default=None, help="runs at once (default: usable CPUs)")
     p.add_argument("--start-method", action="append", choices=METHODS, help="only this method (repeatable)")
+    p.add_argument("--isolate", action="store_true", help="run every kata call in a grading host, as dojo grade does")
 
     p = sub.add_parser("list", help="the katas in order, with their status")
     p.add_argument("--names", action="store_true", help="names only, one a line (for shell completion)")
@@ -64,6 +68,9 @@ def main(argv=None) -> int:
     from dojo.grading import command as grade_command
 
     grade_command.add_parser(sub)
+    from dojo.grading import release as release_command
+
+    release_command.add_parsers(sub)
 
     args = parser.parse_args(argv)
     if args.command == "completion":
@@ -81,13 +88,18 @@ def main(argv=None) -> int:
     if args.command == "verify":
         from dojo.verify import verify
 
-        return verify(root, repeat=args.repeat, jobs=args.jobs, katas=args.katas, start_methods=args.start_method)
+        return verify(
+            root, repeat=args.repeat, jobs=args.jobs, katas=args.katas, start_methods=args.start_method,
+            isolate=args.isolate,
+        )
     if args.command == "clean":
         from dojo.doctor import clean
 
         return clean(root)
     if args.command == "grade":
         return grade_command.run(args, root)
+    if args.command in release_command.COMMANDS:
+        return release_command.run(args, root)
     console = _console()
     lang = i18n.current_lang()
     try:
@@ -233,6 +245,6 @@ _dojo() {
     case $prev in
         run|hint|reset|verify) COMPREPLY=( $(compgen -W "$(dojo list --names 2>/dev/null)" -- "$cur") ); return;;
     esac
-    COMPREPLY=( $(compgen -W "list run hint reset progress doctor clean verify completion" -- "$cur") )
+    COMPREPLY=( $(compgen -W "list run hint reset progress doctor clean verify completion grade release export" -- "$cur") )
 }
 complete -F _dojo dojo"""

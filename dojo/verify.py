@@ -166,6 +166,7 @@ def verify(
                 pool.submit(
                     runner.run_kata, root, k.name, target, start_methods=start_methods, env=env,
                     test_files=test_files(root, k),
+                    args=["--import-mode=importlib"],  # hidden/ and tests/ share module names
                 ): (k, target)
                 for k, target, _ in tasks
             }

@@ -8,4 +8,6 @@
       model.py        Grade -> KataGrade -> CellGrade / TestGrade, scoring
       export.py       the model as terminal text, JSON, JUnit XML, Gradescope, Classroom, CSV
       report.py       a class: CSV and a self-contained HTML report
+      command.py      the ``dojo grade`` command (one submission, or --batch)
+      release.py      ``dojo release`` and ``dojo export gradescope|classroom``
 """

@@ -139,7 +139,8 @@ def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limi
         files = [f"tests/test_{kata.name}.py"]
         if (workspace / seal.HIDDEN / f"test_{kata.name}.py").is_file():
             files.append(f"{seal.HIDDEN}/test_{kata.name}.py")
-        args = ["--dojo-isolate", f"--dojo-canary={canary}", f"--lang={settings.lang}"]
+        # importlib: hidden/test_<kata>.py and tests/test_<kata>.py share a module name
+        args = ["--dojo-isolate", f"--dojo-canary={canary}", f"--lang={settings.lang}", "--import-mode=importlib"]
         prefix = sandbox.launch_prefix(slot, limits) if settings.sandboxed else []
         env = {"DOJO_LIMITS": limits.to_json(), "DOJO_SLOT": str(slot)} if settings.sandboxed else {}
         try:

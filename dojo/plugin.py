@@ -92,7 +92,8 @@ class DojoState:
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
         self.canaries = list(config.getoption("dojo_canary") or [])
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
-        self.writer = results.Writer(path) if path else None
+        fd = config.getoption("dojo_results_fd")
+        self.writer = results.Writer(fd=fd) if fd is not None else results.Writer(path) if path else None
         self.ledger = None
         fd, ledger_path = tempfile.mkstemp(prefix="dojo-ledger-")
         os.close(fd)
@@ -120,6 +121,9 @@ def _prepare_for_hosts() -> None:
     authentication key still decides who may talk to it)."""
     from multiprocessing import process, resource_tracker
 
+    # Not dumpable: a host (even root, once it has dropped its capabilities) cannot read
+    # this process's memory or open its descriptors through /proc/<pid>/fd.
+    procs.set_dumpable(False)
     resource_tracker.ensure_running()
     config = process.current_process()._config
     if config.get("tempdir") is None:
@@ -165,6 +169,10 @@ def pytest_addoption(parser):
         dest="dojo_isolate",
         action="store_true",
         help="grading mode: run every kata call in a separate host process (env DOJO_ISOLATE=1)",
+    )
+    group.addoption(
+        "--dojo-results-fd", dest="dojo_results_fd", type=int, default=None,
+        help="grading: write the results into this inherited descriptor (a pipe) instead of a file",
     )
     group.addoption("--dojo-limits", dest="dojo_limits", default=None, help="grading: limits for host processes (JSON)")
     group.addoption(

@@ -21,6 +21,7 @@ SHM_DIR = Path("/dev/shm")
 # of spawn/forkserver contexts ("sem.mp-"), and the Windows-style names of other tools.
 SHM_PREFIXES = ("psm_", "sem.mp-", "wnsm_", "mp-")
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 
 
 def set_subreaper() -> bool:
@@ -35,6 +36,18 @@ def set_subreaper() -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def set_dumpable(on: bool) -> bool:
+    """PR_SET_DUMPABLE: a process that is not dumpable can be traced, and its /proc files
+    (memory, descriptors) opened, only by a process with CAP_SYS_PTRACE. Reset at exec."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_DUMPABLE, 1 if on else 0, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 

@@ -33,8 +33,10 @@ class Writer:
     """Appends records to a file; each record is one ``write`` on an O_APPEND descriptor,
     so a crash never leaves half a line and a forked child can never reorder lines."""
 
-    def __init__(self, path: str):
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    def __init__(self, path: str | None = None, fd: int | None = None):
+        if fd is None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.fd = fd
         os.set_inheritable(self.fd, False)
 
     def write(self, type_: str, **fields) -> None:
@@ -82,17 +84,22 @@ class Run:
 def read(path: str) -> Run:
     """Read a results file. Unparseable lines are skipped (a run killed mid-write leaves
     at most one), ``started`` without ``result`` becomes ``crashed``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except OSError:
+        lines = []
+    return parse(lines)
+
+
+def parse(lines: list) -> Run:
+    """``read``, from lines already in memory (grading reads them from a pipe)."""
     session: dict = {}
     finished = None
     started: dict[str, dict] = {}
     cells: dict[str, Cell] = {}
     collected: list = []
     duplicates: list = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    except OSError:
-        lines = []
     for line in lines:
         try:
             rec = json.loads(line)

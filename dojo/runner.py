@@ -83,11 +83,16 @@ def run_kata(
     test_files=None,
     args=(),
     prefix=(),
+    results_pipe: bool = False,
 ) -> RunResult:
     """Run one kata's tests against ``target`` and return what the plugin recorded.
 
     Grading adds ``test_files`` (visible and hidden), pytest ``args`` (isolation,
-    canaries) and a ``prefix`` (the sandbox launcher) before the command."""
+    canaries), a ``prefix`` (the sandbox launcher) and ``results_pipe``: the judge writes
+    its records into a pipe this process reads, a channel with no name in the file
+    system, so no process of the run can find it and write into it."""
+    if results_pipe:
+        return _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, args, prefix)
     fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
     os.close(fd)
     started = time.monotonic()
@@ -119,7 +124,64 @@ def run_kata(
             output = out.read().decode("utf-8", "replace")
         return RunResult(kata, target, proc.returncode, results.read(path), output, time.monotonic() - started, overran)
     finally:
-        os.unlink(path)
+        try:
+            os.unlink(path)
+        except OSError:  # a learner's process may have removed it: the run says so
+            pass
+
+
+def _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, args, prefix) -> RunResult:
+    read_end, write_end = os.pipe()
+    chunks: list[bytes] = []
+
+    def drain():
+        while True:
+            data = os.read(read_end, 65536)
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, name=f"dojo-results-{kata}", daemon=True)
+    reader.start()
+    started = time.monotonic()
+    overran = False
+    try:
+        with tempfile.TemporaryFile() as out:
+            command = pytest_command(root, kata, target, "-", start_methods, test_files, args)
+            command = [c for c in command if c != "--dojo-results=-"] + [f"--dojo-results-fd={write_end}"]
+            with _active_lock:
+                proc = subprocess.Popen(
+                    [*prefix, *command],
+                    cwd=root,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=child_env(env),
+                    start_new_session=True,
+                    pass_fds=(write_end,),
+                )
+                _active.add(proc.pid)
+            os.close(write_end)
+            write_end = -1
+            try:
+                proc.wait(timeout=wall)
+            except subprocess.TimeoutExpired:
+                overran = True
+                stop_tree(proc)
+            finally:
+                with _active_lock:
+                    _active.discard(proc.pid)
+            kill_leftovers(proc.pid)
+            reap_adopted()
+            reader.join(5.0)  # every writer is gone now: the pipe is at its end
+            out.seek(0)
+            output = out.read().decode("utf-8", "replace")
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+    run = results.parse(b"".join(chunks).decode("utf-8", "replace").splitlines(keepends=True))
+    os.close(read_end)
+    return RunResult(kata, target, proc.returncode, run, output, time.monotonic() - started, overran)
 
 
 def stop_tree(proc: subprocess.Popen, grace: float = 0.3) -> None:

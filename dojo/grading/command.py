@@ -42,6 +42,27 @@ def add_parser(sub) -> None:
     p.add_argument("--title", default="Class report", help="the class report's title (batch)")
 
 
+def _read_only(root: Path, args) -> tuple:
+    """What no job may change: the kit, the submissions, the results, the installed
+    packages (dojo and pytest among them)."""
+    import sysconfig
+
+    import dojo
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths = [root, args.submission or args.batch, args.out, Path(dojo.__file__).parent]
+    paths += [Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib", "stdlib")]
+    found = []
+    for path in paths:
+        if path is None:
+            continue
+        path = Path(path).resolve()
+        path = path if path.is_dir() else path.parent
+        if str(path) not in found and path.is_dir():
+            found.append(str(path))
+    return tuple(found)
+
+
 def _file_names() -> str:
     return ", ".join(f"{f}={n}" for f, n in export.FILES.items())
 
@@ -54,7 +75,7 @@ def run(args, root: Path) -> int:
         kit=root,
         start_methods=tuple(args.start_method or ()),
         wall=args.wall,
-        limits=sandbox.Limits(wall=args.wall),
+        limits=sandbox.Limits(wall=args.wall, readonly=_read_only(root, args)),
         sandboxed=not args.no_sandbox,
         seal_file=args.seal,
     )

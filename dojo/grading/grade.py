@@ -18,7 +18,9 @@ imports learner code; it reads JSON written by the judge, which never imports it
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import hashlib
 import multiprocessing
 import os
 import secrets
@@ -47,6 +49,7 @@ class Settings:
     sandboxed: bool = True
     seal_file: Path | None = None
     lang: str = "en"
+    snapshot: dict | None = None  # the kit's sealed files, read once (check_kit)
 
     def methods(self) -> list[str]:
         available = multiprocessing.get_all_start_methods()
@@ -69,7 +72,10 @@ def check_kit(settings: Settings) -> tuple[manifest_mod.Manifest, dict]:
         problems = seal.check(settings.kit, seal.read(seal_path))
         if problems:
             raise GraderError("the kit does not match its seal:\n  " + "\n  ".join(problems))
-    return manifest, seal.kit_files(settings.kit)
+    if settings.snapshot is None:
+        settings.snapshot = seal.snapshot(settings.kit)
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in settings.snapshot.items()}
+    return manifest, hashes
 
 
 def grade(path: Path, settings: Settings, *, student: str | None = None, slot: int = 0, progress=None) -> model.Grade:
@@ -135,18 +141,20 @@ def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limi
     canary = f"test_canary_{secrets.token_hex(6)}"
     workspace = Path(tempfile.mkdtemp(prefix=f"dojo-grade-{kata.name}-"))
     try:
-        sealed = seal.build_workspace(settings.kit, workspace, sub.modules)
+        sealed = seal.build_workspace(settings.snapshot or settings.kit, workspace, sub.modules)
         files = [f"tests/test_{kata.name}.py"]
         if (workspace / seal.HIDDEN / f"test_{kata.name}.py").is_file():
             files.append(f"{seal.HIDDEN}/test_{kata.name}.py")
         # importlib: hidden/test_<kata>.py and tests/test_<kata>.py share a module name
         args = ["--dojo-isolate", f"--dojo-canary={canary}", f"--lang={settings.lang}", "--import-mode=importlib"]
+        # the workspace too is read-only in the job: nothing a host does can change it
+        limits = dataclasses.replace(limits, readonly=(*limits.readonly, str(workspace)))
         prefix = sandbox.launch_prefix(slot, limits) if settings.sandboxed else []
         env = {"DOJO_LIMITS": limits.to_json(), "DOJO_SLOT": str(slot)} if settings.sandboxed else {}
         try:
             run = runner.run_kata(
                 workspace, kata.name, "katas", start_methods=methods, wall=settings.wall,
-                env=env, test_files=files, args=args, prefix=prefix,
+                env=env, test_files=files, args=args, prefix=prefix, results_pipe=True,
             )
         finally:
             if settings.sandboxed:
@@ -211,6 +219,8 @@ def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path
         if run.run.finished is None:
             return f"the judge did not finish the session (exit status {run.returncode})"
         return "the session's canary test did not fail as it must: the judge's results cannot be trusted"
+    if run.returncode != 1:  # the canary always fails: pytest's "some tests failed"
+        return f"the judge ended with exit status {run.returncode}, not as a finished session does"
     if run.run.duplicates:
         return f"a result was recorded twice ({run.run.duplicates[0]}): the judge's results cannot be trusted"
     now = seal.kit_files(workspace)

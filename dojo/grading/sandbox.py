@@ -51,7 +51,7 @@ from pathlib import Path
 MODULE = "dojo.grading.sandbox"
 ENV = "DOJO_SANDBOX"  # JSON: {"job", "slot", "limits", "cgroups", "in_force"}
 SANDBOX_FAILED = 125  # the sandbox itself could not start the command (as env(1) and docker do)
-KEYS = ("wall", "processes", "memory", "cpu", "fsize", "network", "shm", "uid")
+KEYS = ("wall", "processes", "memory", "cpu", "fsize", "network", "shm", "uid", "readonly", "capabilities")
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -64,14 +64,21 @@ JUDGE_MEMORY = 512 * MiB
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 1
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 CGROUP_CONTROLLERS = ("pids", "memory")
 JOB_NAME = re.compile(r"dojo-(\d+)-(\d+)-(\w+)\Z")
@@ -91,6 +98,9 @@ class Limits:
     shm: bool = True  # private /dev/shm
     uid: int | None = UID_BASE  # hosts run as uid + slot when the grader is root; None: never
     fsize: int = 64 * MiB  # largest file a host may write (RLIMIT_FSIZE)
+    # folders that stay read-only inside the job (the kit, the submissions, the output,
+    # the installed packages): a host running as root cannot change what grades it
+    readonly: tuple = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -98,7 +108,10 @@ class Limits:
     @classmethod
     def from_dict(cls, data: dict) -> "Limits":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        kept = {k: v for k, v in data.items() if k in known}
+        if "readonly" in kept:
+            kept["readonly"] = tuple(kept["readonly"])
+        return cls(**kept)
 
     @classmethod
     def from_json(cls, text: str) -> "Limits":
@@ -210,6 +223,13 @@ def _verdicts(limits: Limits, cg: dict, ns: dict, uid: str) -> dict[str, str]:
         "network": ns["network"],
         "shm": ns["shm"],
         "uid": uid,
+        "readonly": ns.get("readonly", "off: no mount namespace of its own"),
+        "capabilities": (
+            "on: hosts drop every capability, so they cannot read the judge's memory or files "
+            "(the judge is not dumpable)"
+            if root
+            else "on: hosts have no capabilities (not root); the judge is not dumpable"
+        ),
     }
 
 
@@ -383,6 +403,11 @@ def enter_host(limits: Limits | dict | None = None, slot: int | None = None) -> 
         # what this user already runs, or the host could not start a single child.
         lower("RLIMIT_NPROC", _tasks_of(os.getuid()) + limits.nproc)
     _forget_inherited_forkserver(forkserver._forkserver)
+    if os.geteuid() == 0 and not drop:
+        # Root without its powers: no ptrace of the judge (which is not dumpable), no
+        # reading its descriptors through /proc, no mounts, no raising limits back.
+        _drop_capabilities()
+        applied.append("capabilities=none no_new_privs")
     if drop:
         _hand_over_shm(uid, uid)
         os.setgroups([])
@@ -421,6 +446,28 @@ def _forget_inherited_forkserver(server) -> None:
         server._forkserver_alive_fd = None
         server._forkserver_pid = None
         server._lock = threading.Lock()
+
+
+def _drop_capabilities() -> None:
+    """Empty the bounding set (nothing comes back at exec), then every set of this process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break  # past the last capability this kernel knows
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    header = Header(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (Data * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capset: {os.strerror(err)}")
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
 def _hand_over_shm(uid: int, gid: int) -> None:
@@ -653,7 +700,42 @@ def _unshare(limits: Limits) -> dict[str, str]:
             verdict["shm"] = f"on: private tmpfs on /dev/shm ({_size(limits.memory)}, mode 1777)"
         except OSError as exc:
             verdict["shm"] = f"off: {_oserror(exc)}"
+        verdict["readonly"] = _read_only(limits)
     return verdict
+
+
+def _read_only(limits: Limits) -> str:
+    """Bind the kit, the submissions, the output, the installed packages and the cgroup
+    tree read-only onto themselves in the job's mount namespace. The cgroup tree matters
+    most: a host running as root could otherwise move itself out of the job's cgroup."""
+    done, failed = [], []
+    for path in ("/sys/fs/cgroup", *limits.readonly):
+        if not os.path.isdir(path):
+            continue
+        try:
+            _libc_call("mount", path.encode(), path.encode(), None, MS_BIND | MS_REC, None)
+            # a remount is not recursive: each mount below (cgroup v1 has one per
+            # controller) is made read-only on its own
+            for point in _mounts_under(path):
+                _libc_call("mount", b"none", point.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+            done.append(path)
+        except OSError as exc:
+            failed.append(f"{path} ({_oserror(exc)})")
+    if failed:
+        return f"off: could not make read-only: {', '.join(failed)}"
+    return f"on: read-only in the job: {', '.join(done)}"
+
+
+def _mounts_under(path: str) -> list[str]:
+    """Mount points at or below ``path`` in this mount namespace, outermost first."""
+    points = []
+    for line in _read("/proc/self/mountinfo").splitlines():
+        fields_ = line.split()
+        if len(fields_) > 4:
+            point = _unescape(fields_[4])
+            if point == path or point.startswith(path.rstrip("/") + "/"):
+                points.append(point)
+    return sorted(set(points), key=len)
 
 
 def _loopback_up() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import dojo
@@ -99,19 +98,22 @@ def check(kit: Path, seal: dict) -> list[str]:
     return problems
 
 
-def build_workspace(kit: Path, dest: Path, katas: dict[str, bytes]) -> dict[str, str]:
+def snapshot(kit: Path) -> dict[str, bytes]:
+    """The kit's sealed files, read once: every workspace of a grading run is built from
+    this copy, so nothing a submission does on disk can change what grades the next."""
+    return {name: (Path(kit) / name).read_bytes() for name in kit_files(kit)}
+
+
+def build_workspace(kit, dest: Path, katas: dict[str, bytes]) -> dict[str, str]:
     """A fresh grading folder: the kit's sealed files (not its katas, not its solutions)
-    and the submission's kata modules. Returns the sealed files' hashes as copied."""
-    kit, dest = Path(kit), Path(dest)
+    and the submission's kata modules. ``kit`` is a folder or a ``snapshot``. Returns the
+    sealed files' hashes as written."""
+    files = kit if isinstance(kit, dict) else snapshot(Path(kit))
+    dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    for name in TOP:
-        if (kit / name).is_file():
-            shutil.copyfile(kit / name, dest / name)
-    for folder in FOLDERS:
-        if (kit / folder).is_dir():
-            (dest / folder).mkdir(exist_ok=True)
-            for path in sorted((kit / folder).glob("*.py")):
-                shutil.copyfile(path, dest / folder / path.name)
+    for name, data in files.items():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_bytes(data)
     (dest / "katas").mkdir(exist_ok=True)
     (dest / "katas" / "__init__.py").write_bytes(b"")
     for kata, source in katas.items():

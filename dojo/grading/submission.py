@@ -153,6 +153,8 @@ def _note_ignored(sub: Submission, entries: _Entries, katas: list[str], kit_file
                 sub.notes.append(f"ignored {rel}: changed from the kit's {base}; the kit's own copy was used")
         elif base.startswith("tests/") or base.split("/")[-1] in ("conftest.py", "pytest.ini", "tox.ini", "setup.cfg"):
             sub.notes.append(f"ignored {rel}: tests, conftest and settings come from the kit, never the submission")
+        elif base.startswith("katas/") and base.endswith(".py") and base[6:-3] not in (*katas, "__init__"):
+            sub.notes.append(f"ignored {rel}: not a kata of this assignment (only its kata modules are graded)")
         elif base.endswith(".py") and not base.startswith(("katas/", "solutions/")) and "/" not in base and base[:-3] not in katas:
             sub.notes.append(f"ignored {rel}: not a kata of this assignment")
 

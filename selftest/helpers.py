@@ -15,6 +15,15 @@ def copy_kit(tmp_path: Path) -> Path:
     return dest
 
 
+def keep_katas(kit: Path, names) -> None:
+    """Cut a copied kit's manifest down to the named katas."""
+    path = kit / "katas.toml"
+    head, *blocks = path.read_text(encoding="utf-8").split("\n[[kata]]\n")
+    kept = [b for b in blocks if any(b.startswith(f'name = "{n}"\n') for n in names)]
+    assert len(kept) == len(names)
+    path.write_text(head + "".join("\n[[kata]]\n" + b for b in kept), encoding="utf-8")
+
+
 def processes_mentioning(text: str) -> list:
     """Live processes (not zombies) whose command line mentions ``text``."""
     found = []

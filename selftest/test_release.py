@@ -21,7 +21,7 @@ import pytest
 
 from dojo.cli import main
 from dojo.grading import release, seal
-from selftest.helpers import KIT, copy_kit, processes_mentioning
+from selftest.helpers import KIT, copy_kit, keep_katas, processes_mentioning
 
 HIDDEN_TEST = """\
 def test_an_empty_list_comes_back_empty(kata, mp_context):
@@ -29,15 +29,6 @@ def test_an_empty_list_comes_back_empty(kata, mp_context):
 """
 GOOD1_POINTS = 1  # selftest/kit/katas.toml
 HEX = "ab" * 32
-
-
-def _keep_katas(kit: Path, names) -> None:
-    """Cut the copied kit's manifest down to the named katas."""
-    path = kit / "katas.toml"
-    head, *blocks = path.read_text(encoding="utf-8").split("\n[[kata]]\n")
-    kept = [b for b in blocks if any(b.startswith(f'name = "{n}"\n') for n in names)]
-    assert len(kept) == len(names)
-    path.write_text(head + "".join("\n[[kata]]\n" + b for b in kept), encoding="utf-8")
 
 
 @pytest.fixture
@@ -60,7 +51,7 @@ def kit(tmp_path):
 @pytest.fixture
 def small_kit(kit):
     """The kit cut down to good1 and syntax1."""
-    _keep_katas(kit, ["good1", "syntax1"])
+    keep_katas(kit, ["good1", "syntax1"])
     return kit
 
 
@@ -311,7 +302,7 @@ def test_run_autograder_stops_a_grader_that_overruns_its_time(kit, tmp_path):
 def test_hidden_tests_are_graded_beside_visible_ones_of_the_same_file_name(kit, tmp_path):
     from dojo.grading import grade as grading
 
-    _keep_katas(kit, ["good1"])
+    keep_katas(kit, ["good1"])
     submission = tmp_path / "submission" / "katas"
     submission.mkdir(parents=True)
     shutil.copyfile(KIT / "solutions" / "good1.py", submission / "good1.py")

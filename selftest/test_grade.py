@@ -422,7 +422,7 @@ CASES = [
                 while True:
                     numbers = list(numbers)
         '''),
-        r"timeout.*katas/good1\.py:3",
+        r"timeout.*katas/good1\.py:[23]",  # the loop's either line, wherever the dump caught it
         hang=True,
     ),
     Case(

@@ -752,7 +752,8 @@ def _loopback_up() -> None:
 
 def _uid_verdict(limits: Limits, slot: int) -> str:
     """Can the slot's uid run this Python here? Asked by doing it: a child drops to the uid
-    and starts ``sys.executable`` in the current folder (``os.access`` answers for root)."""
+    and starts ``sys.executable`` in the temporary folder, where workspaces are made
+    (``os.access`` answers for root)."""
     uid = limits.slot_uid(slot)
     if uid is None:
         return "off: disabled (Limits.uid is None)"
@@ -764,10 +765,15 @@ def _uid_verdict(limits: Limits, slot: int) -> str:
         return f"off: uid {uid} is the account {pwd.getpwuid(uid).pw_name!r}; choose a Limits.uid no account uses"
     except KeyError:
         pass
+    import tempfile
+
+    # where grading workspaces are made (world-readable folders in the temporary folder):
+    # a host starts there, whatever folder the grader was started from
+    where = tempfile.gettempdir()
     code = "import os, sys; os.chdir(sys.argv[1]); import dojo"
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, os.getcwd()],
+            [sys.executable, "-c", code, where],
             user=uid, group=uid, extra_groups=[], cwd="/",
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True, timeout=30,
@@ -777,7 +783,7 @@ def _uid_verdict(limits: Limits, slot: int) -> str:
         failure = str(exc)
     if failure is None:
         return f"on: hosts run as uid {limits.uid} + job slot (this one: {uid}), no supplementary groups"
-    for path in (sys.executable, os.path.realpath(sys.executable), os.getcwd()):
+    for path in (sys.executable, os.path.realpath(sys.executable), os.path.join(where, "x")):
         closed = _closed_folder(path, uid)
         if closed:
             return f"off: {path} is not reachable by uid {uid} ({closed})"

@@ -22,7 +22,6 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import multiprocessing
-import os
 import secrets
 import shutil
 import sys
@@ -127,13 +126,9 @@ def _limits_in_force(settings: Settings, limits: sandbox.Limits) -> dict:
     if not settings.sandboxed:
         return {"wall": f"on: {settings.wall:g} s per kata", "sandbox": "off: --no-sandbox"}
     found = dict(sandbox.detect(limits))
-    found["wall"] = f"on: {settings.wall:g} s per kata, every test {_test_timeout(settings)}"
+    found["wall"] = f"on: {settings.wall:g} s per kata run; every test also has its own timeout (10 s unless the manifest says otherwise)"
     found["isolation"] = "on: learner code runs only in host processes, never in the judge"
     return found
-
-
-def _test_timeout(settings: Settings) -> str:
-    return "under its manifest timeout (default 10 s)"
 
 
 def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limits, slot: int):
@@ -260,6 +255,3 @@ def error_grade(path: Path, settings: Settings, reason: str, manifest=None) -> m
         dojo_version=dojo.__version__,
     )
 
-
-def env_summary() -> str:
-    return f"Python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs"

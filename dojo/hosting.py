@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -242,13 +243,15 @@ class Hosts:
         self.slot = slot
         self.live: list[Host] = []
         self.applied: list = []
-        self._dir = tempfile.mkdtemp(prefix="dojo-host-")
-        os.chmod(self._dir, 0o755)
+        self._dir = None  # made at the first call: a test may never call the kata
 
     def call(self, attr: str, args: tuple, kwargs: dict):
         from dojo import i18n
         from dojo.testing import KataRaised
 
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="dojo-host-", dir=os.environ.get("DOJO_TMPDIR") or None)
+            os.chmod(self._dir, 0o755)
         stackfile = os.path.join(self._dir, f"stack-{len(self.live)}")
         spec = {
             "root": self.root,
@@ -368,9 +371,9 @@ class Hosts:
                 procs.kill_tree([procs.psutil.Process(host.pid)] if _exists(host.pid) else [])
                 _wait_exit(host.process, CLOSE_GRACE)
         self.live = []
-        for name in os.listdir(self._dir):
-            os.unlink(os.path.join(self._dir, name))
-        os.rmdir(self._dir)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
         return leaks
 
 

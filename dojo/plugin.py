@@ -95,7 +95,9 @@ class DojoState:
         fd = config.getoption("dojo_results_fd")
         self.writer = results.Writer(fd=fd) if fd is not None else results.Writer(path) if path else None
         self.ledger = None
-        fd, ledger_path = tempfile.mkstemp(prefix="dojo-ledger-")
+        # in the run's own folder where the controller made one (it removes it, also after
+        # a kill), else in the temporary folder (removed at the end of the session)
+        fd, ledger_path = tempfile.mkstemp(prefix="dojo-ledger-", dir=os.environ.get("DOJO_TMPDIR") or None)
         os.close(fd)
         self.ledger_path = ledger_path
         if tracker.install(ledger_path):
@@ -352,8 +354,7 @@ def kata(request):
             yield HostedKata(name, hosts)
         finally:
             hosting.set_current(None)
-            if hosts.live:
-                hosts.close()
+            hosts.close()  # what the guard did not close already (it does, after the call)
         return
     try:
         module = hosting.import_kata(state.root, state.target, name)

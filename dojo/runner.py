@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +62,20 @@ def pytest_command(
     return cmd + list(args)
 
 
+class RunFolder:
+    """A temporary folder for one run's own files (the plugin's ledger, hosts' stack
+    files), removed by the controller afterwards: a run that is killed cannot clean up
+    after itself. ``DOJO_TMPDIR`` tells the run where it is."""
+
+    def __enter__(self) -> str:
+        self.path = tempfile.mkdtemp(prefix="dojo-run-")
+        os.chmod(self.path, 0o755)  # a grading host, as its own uid, reads its stack file there
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def child_env(extra=None) -> dict:
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # two saves within a second must never load a stale .pyc
@@ -98,7 +113,8 @@ def run_kata(
     started = time.monotonic()
     overran = False
     try:
-        with tempfile.TemporaryFile() as out:
+        with tempfile.TemporaryFile() as out, RunFolder() as folder:
+            env = {**(env or {}), "DOJO_TMPDIR": folder}
             with _active_lock:
                 proc = subprocess.Popen(
                     [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)],
@@ -146,7 +162,8 @@ def _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, arg
     started = time.monotonic()
     overran = False
     try:
-        with tempfile.TemporaryFile() as out:
+        with tempfile.TemporaryFile() as out, RunFolder() as folder:
+            env = {**(env or {}), "DOJO_TMPDIR": folder}
             command = pytest_command(root, kata, target, "-", start_methods, test_files, args)
             command = [c for c in command if c != "--dojo-results=-"] + [f"--dojo-results-fd={write_end}"]
             with _active_lock:
@@ -310,7 +327,8 @@ class WarmRunner:
         out_fd, out_path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".out")
         os.close(out_fd)
         self._ids += 1
-        run_env = child_env(env)
+        folder = RunFolder()
+        run_env = child_env({**(env or {}), "DOJO_TMPDIR": folder.__enter__()})
         args = pytest_command(root, kata, target, path, start_methods)[3:]  # after "python -m pytest"
         request = {"op": "run", "id": self._ids, "root": str(root), "args": args, "env": run_env, "output": out_path}
         started = time.monotonic()
@@ -354,6 +372,7 @@ class WarmRunner:
             self._stop_process()
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
         finally:
+            folder.__exit__(None, None, None)
             for p in (path, out_path):
                 try:
                     os.unlink(p)

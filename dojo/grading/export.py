@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .model import Grade, round_points
+from .model import Grade, cell_tests, round_points
 
 FILES = {
     "json": "results.json",
@@ -99,9 +99,7 @@ def student_message(t) -> str:
 
 def _cell_tests(kata, cell) -> list:
     """The tests a cell is scored on (the same selection as ``model.score_kata``)."""
-    if cell.start_method is None:
-        return list(kata.tests)
-    return [t for t in kata.tests if t.start_method in (cell.start_method, None)]
+    return cell_tests(kata.tests, cell.start_method, processes=cell.start_method is not None)
 
 
 def cell_reason(kata, cell) -> str:

@@ -21,6 +21,7 @@ import statistics
 from datetime import datetime, timezone
 from html import escape
 
+from . import model
 from .model import round_points
 
 DEFAULT_TITLE = "Class report"
@@ -363,7 +364,7 @@ def _cell_reason(kata, cell) -> str:
 
     score_kata builds the reason from the cell's first failing test; find that test again.
     """
-    mine = [t for t in kata.tests if cell.start_method is None or t.start_method in (cell.start_method, None)]
+    mine = model.cell_tests(kata.tests, cell.start_method, processes=cell.start_method is not None)
     failing = [t for t in mine if t.failed]
     if failing and failing[0].hidden:
         return f"{failing[0].name}: {failing[0].outcome} (hidden test)"

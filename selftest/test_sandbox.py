@@ -11,6 +11,7 @@ import json
 import os
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -568,14 +569,26 @@ def drop_in_forked_child(lock_name, write_fd):
     os.write(write_fd, json.dumps(result).encode())
 
 
+def _writable_by_others(folder):
+    """Whether a uid that owns nothing here (and is in no group of it) may add files."""
+    mode = os.stat(folder).st_mode
+    return bool(mode & stat.S_IWOTH and mode & stat.S_IXOTH)
+
+
 @pytest.mark.skipif(LINUX and os.geteuid() != 0, reason="only root can drop to another uid")
 def test_enter_host_drops_to_the_slot_uid_in_a_forked_host():
     coverage = sys.modules.get("coverage")
-    if coverage is not None and coverage.Coverage.current() is not None:
+    current = coverage.Coverage.current() if coverage is not None else None
+    if current is not None:
+        # Coverage's bootstrap in the host's own child runs as the dropped uid: it re-reads
+        # the config and, when the child ends, writes a data file next to the judge's.
         config = os.path.abspath("pyproject.toml")
         closed = sandbox._closed_folder(config, 61000)
-        if closed:  # coverage's child bootstrap re-reads its config as the dropped uid
+        if closed:
             pytest.skip(f"under coverage, with its config closed to other uids: {closed}")
+        data_dir = os.path.dirname(os.path.abspath(current.config.data_file))
+        if not _writable_by_others(data_dir):
+            pytest.skip(f"under coverage, whose data folder {data_dir} other uids cannot write")
     import multiprocessing
     import multiprocessing.popen_fork  # noqa: F401 - see drop_in_forked_child
     import resource  # noqa: F401

@@ -35,8 +35,7 @@ def doctor(root: Path | None = None) -> int:
         except importlib.metadata.PackageNotFoundError:
             rows.append((pkg, "—"))
             missing.append(pkg)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    rows.append(("CPUs", f"{cpus} usable of {os.cpu_count()}"))
+    rows.append(("CPUs", f"{procs.usable_cpus()} usable of {os.cpu_count()} (affinity and cgroup CPU quota)"))
     try:
         import resource
 

@@ -255,3 +255,73 @@ def wait_until(predicate, timeout: float, step: float = 0.005) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(step)
+
+
+def usable_cpus(proc_self: Path = Path("/proc/self"), cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """How many CPUs this process may really use: its affinity, capped by a cgroup CPU quota.
+
+    ``os.cpu_count()`` counts the host's CPUs, and affinity alone misses ``docker --cpus``
+    and the quotas of grading containers; sizing a pool from them oversubscribes the box.
+    The quota is the tightest ``cpu.max`` (v2) or ``cpu.cfs_quota_us`` (v1) on the way
+    from this process's cgroup up to the root, rounded up to whole CPUs.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(proc_self, cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, quota)
+    return max(cpus, 1)
+
+
+def _cgroup_cpu_quota(proc_self: Path, cgroup_root: Path) -> int | None:
+    try:
+        lines = (proc_self / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    folders = []  # (folder, how to read its quota)
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if controllers == "":
+            folders += [(f, _v2_quota) for f in _up_to(cgroup_root, cgroup_root / rel)]
+        elif "cpu" in controllers.split(","):
+            for mount in (cgroup_root / controllers, cgroup_root / "cpu", cgroup_root / "cpu,cpuacct"):
+                if mount.is_dir():
+                    folders += [(f, _v1_quota) for f in _up_to(mount, mount / rel)]
+                    break
+    quotas = [q for folder, read in folders if (q := read(folder)) is not None]
+    return min(quotas) if quotas else None
+
+
+def _up_to(root: Path, folder: Path) -> list[Path]:
+    """``folder`` and its parents up to ``root``; where the folder is not mounted here (a
+    container sees its own cgroup as the root), the root alone."""
+    if not folder.is_dir():
+        return [root]
+    chain = [folder]
+    while chain[-1] != root and root in chain[-1].parents:
+        chain.append(chain[-1].parent)
+    return chain
+
+
+def _v2_quota(folder: Path) -> int | None:
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else _whole_cpus(int(quota), int(period))
+
+
+def _v1_quota(folder: Path) -> int | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 else _whole_cpus(quota, period)
+
+
+def _whole_cpus(quota: int, period: int) -> int:
+    return max(-(-quota // period), 1) if period > 0 else 1

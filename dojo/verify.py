@@ -16,7 +16,6 @@ Fork cells thus always run in a single-threaded process, as a learner's program 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -234,6 +233,4 @@ def _method_order(method: str) -> int:
 
 
 def _usable_cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return os.cpu_count() or 1
+    return procs.usable_cpus()

@@ -161,12 +161,9 @@ def _batch(args, settings, formats, manifest) -> int:
 
 
 def _cpus() -> int:
-    import os
+    from dojo import procs
 
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return procs.usable_cpus()
 
 
 def parse(argv) -> argparse.Namespace:  # for tests

@@ -56,6 +56,10 @@ class Leaked(pytest.fail.Exception):
     """A test left processes, threads or /dev/shm objects behind."""
 
 
+class AfterHang(pytest.fail.Exception):
+    """Grading: not run, because another test of the kata hung on this start method."""
+
+
 class KataImportError(Exception):
     """The learner's module cannot be imported (syntax error, exception at import, ...)."""
 
@@ -91,6 +95,10 @@ class DojoState:
         self.limits = json.loads(limits) if limits else None
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
         self.canaries = list(config.getoption("dojo_canary") or [])
+        # Grading: (kata, start method) -> the test that hung there. That cell is lost
+        # whatever else happens, so its other tests are not run: a kata that never returns
+        # costs one timeout per start method, not one per test, and fits its wall limit.
+        self.hung: dict[tuple, str] = {}
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         fd = config.getoption("dojo_results_fd")
         self.writer = results.Writer(fd=fd) if fd is not None else results.Writer(path) if path else None
@@ -461,6 +469,18 @@ def pytest_collection_modifyitems(session, config, items):
 # --- the guard ---------------------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    state = item.config.stash[STATE]
+    first = state.hung.get((kata_name(item), start_method_of(item))) if state.isolate else None
+    if first:
+        raise AfterHang(
+            i18n.t("after_hang", state.lang, kata=kata_name(item), method=start_method_of(item), test=first),
+            pytrace=False,
+        )
+
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_call(item):
     ledger = item.config.stash[STATE].ledger
@@ -664,6 +684,8 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, Hang):
             record["outcome"] = "timeout"
+        elif isinstance(exc, AfterHang):
+            record["outcome"] = "failed"
         elif isinstance(exc, Leaked):
             record["outcome"] = "leaked"
         elif call.when != "call":
@@ -675,6 +697,9 @@ def pytest_runtest_makereport(item, call):
             record["where"] = _innermost(traceback.extract_tb(call.excinfo.tb), item.config.stash[STATE])
     if call.when == "call" and isinstance(call.excinfo and call.excinfo.value, Hang):
         record["where"] = item.stash[HANG]["where"]
+    state = item.config.stash[STATE]
+    if state.isolate and record["outcome"] == "timeout":
+        state.hung.setdefault((kata_name(item), start_method_of(item)), _case(item))
     return report
 
 

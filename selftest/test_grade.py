@@ -936,6 +936,38 @@ def test_a_hostile_kata_cannot_rewrite_the_kit_to_pass_the_katas_graded_after_it
     arena.assert_clean()
 
 
+@pytest.mark.slow
+def test_after_a_hang_the_kata_runs_no_more_tests_on_that_start_method(arena, tmp_path, monkeypatch):
+    """good1 gets a hidden second test; its module never returns. On each start method the
+    first test to run times out and the other is failed unrun, naming it: a hanging kata
+    costs one timeout per start method, not one per test."""
+    arena.kit = make_kit(tmp_path / "own")
+    (arena.kit / "hidden").mkdir()
+    (arena.kit / "hidden" / "test_good1.py").write_text(src('''
+        def test_an_empty_list_comes_back_empty(kata, mp_context):
+            assert kata.doubles(mp_context, []) == []
+    '''), encoding="utf-8")
+    never = next(c for c in CASES if c.id.startswith("a kata that never returns"))
+    monkeypatch.setenv("DOJO_TIMEOUT_SCALE", HANG_SCALE)
+    result = arena.grade(arena.submission(never.source))
+    good1 = assert_good1_earned_nothing(result)
+    for cell in good1.cells:
+        tests = [t for t in result.tests if t.kata == "good1" and t.start_method == cell.start_method]
+        outcomes = sorted(t.outcome for t in tests)
+        assert outcomes == ["failed", "timeout"], (
+            f"on {cell.start_method} good1's tests ended {[(t.name, t.outcome) for t in tests]}; one timeout and "
+            "one test failed unrun were expected:\n" + board(result)
+        )
+        hung = next(t for t in tests if t.outcome == "timeout")
+        unrun = next(t for t in tests if t is not hung)
+        assert unrun.message.startswith("not run") and hung.name.split("[")[0] in unrun.message, (
+            f"on {cell.start_method} the unrun test's message is {unrun.message!r}; it must say it was not run "
+            f"and name {hung.name}, the test that hung"
+        )
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
 # --- zips ---------------------------------------------------------------------------------------
 
 

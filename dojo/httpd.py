@@ -13,7 +13,13 @@
              ├─ server.url("/hang")      reads the request and never answers; after `hold`
              │                           seconds it closes the connection, so code without
              │                           a timeout costs `hold` seconds, not a test timeout
-             └─ server.stats()           {"slow_requests": n, "max_in_flight": m}
+             ├─ server.stats()           {"slow_requests": n, "max_in_flight": m,
+             │                            "clients": [pid, ...]}
+             └─ serve(clients=True): for every /page and /slow request, the PID of each
+                                     process holding the client's end of the connection,
+                                     read from /proc while the client waits for its answer
+                                     (the kernel's word, which the kata cannot forge);
+                                     None where /proc does not tell
            on leaving the block: SIGTERM, then wait, so no process is left behind
 
 Why a process and not a thread of the pytest process: a running thread would make every
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -51,14 +58,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(parties: int = 1, hold: float = 1.0):
+def serve(parties: int = 1, hold: float = 1.0, clients: bool = False):
     """Run the server in a child process for the duration of the block; yield a Server."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=64)
     try:
         port = listener.getsockname()[1]
         fd = listener.fileno()
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", __file__, str(fd), str(parties), str(hold)],
+            [sys.executable, "-I", "-S", "-B", __file__, str(fd), str(parties), str(hold), str(int(clients))],
             pass_fds=(fd,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -88,6 +95,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?", 1)[0]
+        if self.server.track_clients and path.startswith(("/page/", "/slow/")):
+            self.server.record_client(self.client_address)
         if path.startswith("/page/") and path[len("/page/"):].isdigit():
             self._send(200, b"x" * int(path[len("/page/"):]))
         elif path.startswith("/slow/"):
@@ -117,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
 class DojoHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fd: int, parties: int, hold: float):
+    def __init__(self, fd: int, parties: int, hold: float, track_clients: bool = False):
         super().__init__(("127.0.0.1", 0), Handler, bind_and_activate=False)
         self.socket.close()
         self.socket = socket.socket(fileno=fd)
@@ -129,6 +138,13 @@ class DojoHTTPServer(ThreadingHTTPServer):
         self.in_flight = 0
         self.max_in_flight = 0
         self.slow_requests = 0
+        self.track_clients = track_clients
+        self.clients = []
+
+    def record_client(self, address):
+        pids = client_pids(address[1], self.server_address[1])
+        with self.lock:
+            self.clients.extend(pids or [None])
 
     def wait_for_company(self):
         """Hold a /slow request until `parties` of them are in flight together."""
@@ -146,12 +162,46 @@ class DojoHTTPServer(ThreadingHTTPServer):
 
     def stats(self) -> dict:
         with self.lock:
-            return {"slow_requests": self.slow_requests, "max_in_flight": self.max_in_flight}
+            return {"slow_requests": self.slow_requests, "max_in_flight": self.max_in_flight,
+                    "clients": list(self.clients)}
+
+
+def client_pids(client_port: int, server_port: int) -> list:
+    """The PIDs of the processes holding the client socket 127.0.0.1:client_port that is
+    connected to server_port: its inode from /proc/net/tcp, then a scan of /proc/*/fd.
+    Empty where /proc does not tell (not Linux, or another process's fds not readable)."""
+    local = "0100007F:%04X" % client_port
+    remote = "0100007F:%04X" % server_port
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return []
+    inodes = {r[9] for r in rows if len(r) > 9 and r[1] == local and r[2] == remote}
+    if not inodes:
+        return []
+    targets = {"socket:[%s]" % i for i in inodes}
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in targets:
+                    found.append(int(pid))
+                    break
+            except OSError:
+                continue
+    return found
 
 
 def main(argv):
     fd, parties, hold = int(argv[0]), int(argv[1]), float(argv[2])
-    server = DojoHTTPServer(fd, parties, hold)
+    server = DojoHTTPServer(fd, parties, hold, track_clients=len(argv) > 3 and argv[3] == "1")
     sys.stdout.buffer.write(READY)
     sys.stdout.buffer.flush()
     server.serve_forever()

@@ -50,12 +50,19 @@ def test_a_server_that_never_answers_costs_only_the_timeout(kata, mp_context, te
     assert got == want, teach("waited_without_timeout", url=paths(urls[0]), timeout=SILENCE, hold=HANG, got=paths(got), want=paths(want))
 
 
-def test_fetching_pages_starts_no_process(kata, mp_context, teach):
+def test_fetching_pages_starts_no_process(kata, mp_context, teach, host):
+    # Two views: processes started through ctx (counted), and the kernel's word on which
+    # process held each connection (the server reads it from /proc while the client waits),
+    # which also catches processes started some other way.
     counting = CountingContext(mp_context)
-    with httpd.serve() as server:
+    with httpd.serve(clients=True) as server:
         urls = [server.url("/page/10"), server.url("/page/20")]
         got = page_sizes(kata, teach, counting, urls, PATIENT)
+        senders = server.stats()["clients"]
     assert counting.created == 0, teach("started_processes", created=counting.created, urls=paths(urls))
+    caller = host.pid()
+    others = sorted({pid for pid in senders if pid is not None and pid != caller})
+    assert not others, teach("requests_from_other_processes", urls=paths(urls), senders=others, caller=caller)
     want = {urls[0]: 10, urls[1]: 20}
     assert got == want, teach("sizes_wrong", urls=paths(urls), got=paths(got), want=paths(want))
 

@@ -135,9 +135,11 @@ def main() -> int:
         elif float(row["score"]) != want:
             wrong.append(f"{student}: {row['score']}, expected {want}")
     print("class CSV: " + ("right" if not wrong else "WRONG: " + "; ".join(wrong)))
-    print(f"class report: {out / 'report.html'}")
-    if not args.keep:
+    if args.keep:
+        print(f"class report: {out / 'report.html'}")
+    else:
         shutil.rmtree(work, ignore_errors=True)
+        print("class report: removed with the scratch folder (--keep DIR keeps it)")
     return 1 if wrong else 0
 
 

@@ -62,15 +62,37 @@ def pytest_command(
     return cmd + list(args)
 
 
+SOCKET_IN_TMPDIR = "/pymp-xxxxxxxx/listener-xxxxxxxx"  # multiprocessing's socket paths below TMPDIR
+
+
 class RunFolder:
     """A temporary folder for one run's own files (the plugin's ledger, hosts' stack
     files), removed by the controller afterwards: a run that is killed cannot clean up
-    after itself. ``DOJO_TMPDIR`` tells the run where it is."""
+    after itself. ``DOJO_TMPDIR`` tells the run where it is.
+
+    Its ``t`` subfolder is the run's ``TMPDIR``, so what multiprocessing puts in the
+    temporary folder (``pymp-*``: the fork server's and Managers' sockets), which only a
+    clean exit removes, goes with the run too. It is sticky and open to all like /tmp: a
+    grading host that runs as its own uid makes its Managers' sockets there."""
 
     def __enter__(self) -> str:
         self.path = tempfile.mkdtemp(prefix="dojo-run-")
         os.chmod(self.path, 0o755)  # a grading host, as its own uid, reads its stack file there
+        os.mkdir(self.tmp)
+        os.chmod(self.tmp, 0o1777)
         return self.path
+
+    @property
+    def tmp(self) -> str:
+        return os.path.join(self.path, "t")
+
+    def env(self) -> dict:
+        env = {"DOJO_TMPDIR": self.path}
+        # A socket's path must fit in 108 bytes: where ours would not (a long TMPDIR),
+        # the run keeps the TMPDIR it was given.
+        if len(os.fsencode(self.tmp)) + len(SOCKET_IN_TMPDIR) < 104:
+            env["TMPDIR"] = self.tmp
+        return env
 
     def __exit__(self, *exc) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -113,8 +135,9 @@ def run_kata(
     started = time.monotonic()
     overran = False
     try:
-        with tempfile.TemporaryFile() as out, RunFolder() as folder:
-            env = {**(env or {}), "DOJO_TMPDIR": folder}
+        run_folder = RunFolder()
+        with tempfile.TemporaryFile() as out, run_folder:
+            env = {**(env or {}), **run_folder.env()}
             with _active_lock:
                 proc = subprocess.Popen(
                     [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)],
@@ -162,8 +185,9 @@ def _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, arg
     started = time.monotonic()
     overran = False
     try:
-        with tempfile.TemporaryFile() as out, RunFolder() as folder:
-            env = {**(env or {}), "DOJO_TMPDIR": folder}
+        run_folder = RunFolder()
+        with tempfile.TemporaryFile() as out, run_folder:
+            env = {**(env or {}), **run_folder.env()}
             command = pytest_command(root, kata, target, "-", start_methods, test_files, args)
             command = [c for c in command if c != "--dojo-results=-"] + [f"--dojo-results-fd={write_end}"]
             with _active_lock:
@@ -275,6 +299,7 @@ class WarmRunner:
         self.proc: subprocess.Popen | None = None
         self._ids = 0
         self.closed = False  # after stop(): no new runs, and no cold fallback either
+        self._in_flight: set[str] = set()  # run folders; stop() removes what a run left
 
     def start(self) -> bool:
         if self.proc and self.proc.poll() is None:
@@ -322,13 +347,17 @@ class WarmRunner:
             return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
         if not self.start():
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
-        fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
-        os.close(fd)
-        out_fd, out_path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".out")
-        os.close(out_fd)
+        # The run's results and output live in its folder: when the controller quits
+        # mid-run, this thread may never reach its finally, and stop() removes the folder.
         self._ids += 1
         folder = RunFolder()
-        run_env = child_env({**(env or {}), "DOJO_TMPDIR": folder.__enter__()})
+        folder_path = folder.__enter__()
+        self._in_flight.add(folder_path)
+        path = os.path.join(folder_path, f"{kata}.jsonl")
+        out_path = os.path.join(folder_path, f"{kata}.out")
+        for name in (path, out_path):
+            open(name, "x").close()
+        run_env = child_env({**(env or {}), **folder.env()})
         args = pytest_command(root, kata, target, path, start_methods)[3:]  # after "python -m pytest"
         request = {"op": "run", "id": self._ids, "root": str(root), "args": args, "env": run_env, "output": out_path}
         started = time.monotonic()
@@ -373,15 +402,13 @@ class WarmRunner:
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
         finally:
             folder.__exit__(None, None, None)
-            for p in (path, out_path):
-                try:
-                    os.unlink(p)
-                except OSError:
-                    pass
+            self._in_flight.discard(folder_path)
 
     def stop(self) -> None:
         self.closed = True
         self._stop_process()
+        for folder in list(self._in_flight):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _stop_process(self) -> None:
         if not self.proc:

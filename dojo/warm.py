@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 
 NPROC_LIMIT = 256  # a fork bomb in learner code ends as a failure (enforced for non-root)
 
@@ -54,6 +55,7 @@ def _run(request: dict) -> None:
             _limits()
             os.chdir(request["root"])
             os.environ.update(request.get("env", {}))
+            tempfile.tempdir = None  # the run's own TMPDIR, not one this process looked up
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, 0)
             if request.get("output"):

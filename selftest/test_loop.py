@@ -1,8 +1,11 @@
 """The learner's loop, driven in a real terminal (a pty) against the fixture kit."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -23,8 +26,10 @@ def doubles(ctx, numbers):
 '''
 
 
-def spawn_dojo(kit, *args, lang="en"):
+def spawn_dojo(kit, *args, lang="en", tmpdir=None):
     env = {**os.environ, "DOJO_LANG": lang, "NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "200", "LINES": "50"}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     child = pexpect.spawn(
         sys.executable, ["-m", "dojo", *args], cwd=str(kit), env=env, encoding="utf-8", timeout=60, dimensions=(50, 200)
     )
@@ -36,8 +41,16 @@ def kit(tmp_path):
     return copy_kit(tmp_path)
 
 
-def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit):
-    child = spawn_dojo(kit)
+@pytest.fixture
+def scratch():
+    """dojo's TMPDIR for one test; short, as AF_UNIX socket paths are limited to 108 bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="dojo-t-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit, scratch):
+    child = spawn_dojo(kit, tmpdir=scratch)
     try:
         child.expect("Watching katas/good1.py")
         child.expect("doubles under fork returned \\[1, 2, 3\\]")
@@ -65,6 +78,9 @@ def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit):
     state = (kit / ".dojo" / "state.json").read_text(encoding="utf-8")
     assert '"good1"' in state
     assert not processes_mentioning(str(kit))
+    # quit while hang1's reset run was in flight: that run's files go with dojo
+    left = sorted(p.name for p in scratch.iterdir())
+    assert not left, f"dojo quit mid-run and left {left} in its temporary folder"
 
 
 def test_a_syntax_error_is_shown_and_the_next_save_runs_again(kit):

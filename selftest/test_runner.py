@@ -1,6 +1,8 @@
 """The runner and the plugin against the fixture kit: hangs, crashes, leaks, syntax errors."""
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -88,6 +90,21 @@ def test_a_run_past_its_wall_limit_is_killed_with_its_whole_tree(kit):
     assert [c.outcome for c in result.run.cells] == ["crashed"]
     assert not processes_mentioning(str(kit))
     assert not [p for p in procs.descendants() if not procs.is_zombie(p)]
+
+
+def test_a_killed_run_leaves_nothing_in_the_temporary_folder(kit, monkeypatch):
+    """A run stopped past its wall cannot clean up: its forkserver's socket folder
+    (pymp-...) and the plugin's ledger must go with the run's own folder."""
+    scratch = tempfile.mkdtemp(prefix="dojo-t-")  # short: AF_UNIX paths are limited to 108 bytes
+    try:
+        monkeypatch.setenv("TMPDIR", scratch)
+        monkeypatch.setattr(tempfile, "tempdir", None)
+        result = runner.run_kata(kit, "hang1", "katas", start_methods=["forkserver"], wall=2.0)
+        assert result.overran, "hang1 must still be running at its wall, so that the run is killed"
+        left = sorted(os.listdir(scratch))
+        assert not left, f"a run killed at its wall left {left} in the temporary folder"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_the_start_method_option_narrows_the_matrix(kit):

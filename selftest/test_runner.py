@@ -92,19 +92,34 @@ def test_a_run_past_its_wall_limit_is_killed_with_its_whole_tree(kit):
     assert not [p for p in procs.descendants() if not procs.is_zombie(p)]
 
 
-def test_a_killed_run_leaves_nothing_in_the_temporary_folder(kit, monkeypatch):
-    """A run stopped past its wall cannot clean up: its forkserver's socket folder
-    (pymp-...) and the plugin's ledger must go with the run's own folder."""
-    scratch = tempfile.mkdtemp(prefix="dojo-t-")  # short: AF_UNIX paths are limited to 108 bytes
+@pytest.fixture
+def own_tmpdir(monkeypatch):
+    """A TMPDIR for this test alone; short, as AF_UNIX socket paths are limited to 108 bytes."""
+    scratch = tempfile.mkdtemp(prefix="dojo-t-")
+    monkeypatch.setenv("TMPDIR", scratch)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    yield scratch
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_warm_run_leaves_nothing_in_the_temporary_folder(kit, own_tmpdir):
+    """The warm runner's child ends with os._exit, so multiprocessing's exit handlers never
+    remove the fork server's socket folder (pymp-...): the run's own folder takes it."""
+    w = runner.WarmRunner()
     try:
-        monkeypatch.setenv("TMPDIR", scratch)
-        monkeypatch.setattr(tempfile, "tempdir", None)
-        result = runner.run_kata(kit, "hang1", "katas", start_methods=["forkserver"], wall=2.0)
-        assert result.overran, "hang1 must still be running at its wall, so that the run is killed"
-        left = sorted(os.listdir(scratch))
-        assert not left, f"a run killed at its wall left {left} in the temporary folder"
+        result = w.run(kit, "good1", "solutions")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        w.stop()
+    assert {c.outcome for c in result.run.cells} == {"passed"}
+    left = sorted(os.listdir(own_tmpdir))
+    assert not left, f"a warm run of good1 on every start method left {left} in the temporary folder"
+
+
+def test_a_run_killed_at_its_wall_leaves_nothing_in_the_temporary_folder(kit, own_tmpdir):
+    result = runner.run_kata(kit, "hang1", "katas", start_methods=["forkserver"], wall=2.0)
+    assert result.overran, "hang1 must still be running at its wall, so that the run is killed"
+    left = sorted(os.listdir(own_tmpdir))
+    assert not left, f"a run killed at its wall left {left} in the temporary folder"
 
 
 def test_the_start_method_option_narrows_the_matrix(kit):

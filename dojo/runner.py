@@ -133,34 +133,9 @@ def run_kata(
     fd, path = tempfile.mkstemp(prefix=f"dojo-{kata}-", suffix=".jsonl")
     os.close(fd)
     started = time.monotonic()
-    overran = False
     try:
-        run_folder = RunFolder()
-        with tempfile.TemporaryFile() as out, run_folder:
-            env = {**(env or {}), **run_folder.env()}
-            with _active_lock:
-                proc = subprocess.Popen(
-                    [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)],
-                    cwd=root,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=child_env(env),
-                    start_new_session=True,
-                )
-                _active.add(proc.pid)
-            try:
-                proc.wait(timeout=wall)
-            except subprocess.TimeoutExpired:
-                overran = True
-                stop_tree(proc)
-            finally:
-                with _active_lock:
-                    _active.discard(proc.pid)
-            kill_leftovers(proc.pid)
-            reap_adopted()
-            out.seek(0)
-            output = out.read().decode("utf-8", "replace")
+        command = [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)]
+        proc, overran, output = _supervise(command, root, env, wall)
         return RunResult(kata, target, proc.returncode, results.read(path), output, time.monotonic() - started, overran)
     finally:
         try:
@@ -180,49 +155,61 @@ def _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, arg
                 return
             chunks.append(data)
 
+    def close_write_end():  # once the judge has its copy: the pipe ends when the judge's does
+        nonlocal write_end
+        os.close(write_end)
+        write_end = -1
+
     reader = threading.Thread(target=drain, name=f"dojo-results-{kata}", daemon=True)
     reader.start()
     started = time.monotonic()
-    overran = False
     try:
-        run_folder = RunFolder()
-        with tempfile.TemporaryFile() as out, run_folder:
-            env = {**(env or {}), **run_folder.env()}
-            command = pytest_command(root, kata, target, "-", start_methods, test_files, args)
-            command = [c for c in command if c != "--dojo-results=-"] + [f"--dojo-results-fd={write_end}"]
-            with _active_lock:
-                proc = subprocess.Popen(
-                    [*prefix, *command],
-                    cwd=root,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=child_env(env),
-                    start_new_session=True,
-                    pass_fds=(write_end,),
-                )
-                _active.add(proc.pid)
-            os.close(write_end)
-            write_end = -1
-            try:
-                proc.wait(timeout=wall)
-            except subprocess.TimeoutExpired:
-                overran = True
-                stop_tree(proc)
-            finally:
-                with _active_lock:
-                    _active.discard(proc.pid)
-            kill_leftovers(proc.pid)
-            reap_adopted()
-            reader.join(5.0)  # every writer is gone now: the pipe is at its end
-            out.seek(0)
-            output = out.read().decode("utf-8", "replace")
+        command = pytest_command(root, kata, target, "-", start_methods, test_files, args)
+        command = [*prefix, *(c for c in command if c != "--dojo-results=-"), f"--dojo-results-fd={write_end}"]
+        proc, overran, output = _supervise(command, root, env, wall, pass_fds=(write_end,), on_start=close_write_end)
+        reader.join(5.0)  # every writer is gone now: the pipe is at its end
     finally:
         if write_end >= 0:
             os.close(write_end)
     run = results.parse(b"".join(chunks).decode("utf-8", "replace").splitlines(keepends=True))
     os.close(read_end)
     return RunResult(kata, target, proc.returncode, run, output, time.monotonic() - started, overran)
+
+
+def _supervise(command, root, env, wall, pass_fds=(), on_start=None) -> tuple:
+    """Start ``command`` in a session and run folder of its own, wait up to ``wall``
+    seconds, stop its tree past that, kill what it left behind. Return the process,
+    whether it overran, and everything it printed."""
+    overran = False
+    run_folder = RunFolder()
+    with tempfile.TemporaryFile() as out, run_folder:
+        with _active_lock:
+            proc = subprocess.Popen(
+                command,
+                cwd=root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_env({**(env or {}), **run_folder.env()}),
+                start_new_session=True,
+                pass_fds=pass_fds,
+            )
+            _active.add(proc.pid)
+        if on_start:
+            on_start()
+        try:
+            proc.wait(timeout=wall)
+        except subprocess.TimeoutExpired:
+            overran = True
+            stop_tree(proc)
+        finally:
+            with _active_lock:
+                _active.discard(proc.pid)
+        kill_leftovers(proc.pid)
+        reap_adopted()
+        out.seek(0)
+        output = out.read().decode("utf-8", "replace")
+    return proc, overran, output
 
 
 def stop_tree(proc: subprocess.Popen, grace: float = 0.3) -> None:

@@ -57,7 +57,7 @@ class Leaked(pytest.fail.Exception):
 
 
 class AfterHang(pytest.fail.Exception):
-    """Grading: not run, because another test of the kata hung on this start method."""
+    """Not run (grading, dojo verify): another test of the kata hung on this start method."""
 
 
 class KataImportError(Exception):
@@ -95,10 +95,12 @@ class DojoState:
         self.limits = json.loads(limits) if limits else None
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
         self.canaries = list(config.getoption("dojo_canary") or [])
-        # Grading: (kata, start method) -> the test that hung there. That cell is lost
-        # whatever else happens, so its other tests are not run: a kata that never returns
-        # costs one timeout per start method, not one per test, and fits its wall limit.
+        # (kata, start method) -> the test that hung there. In grading, and in dojo verify
+        # (DOJO_STOP_CELL_AFTER_HANG), that cell's verdict is settled whatever else happens,
+        # so its other tests are not run: a kata that never returns costs one timeout per
+        # start method, not one per test. A learner practising still sees every test.
         self.hung: dict[tuple, str] = {}
+        self.stop_cell_after_hang = self.isolate or bool(os.environ.get("DOJO_STOP_CELL_AFTER_HANG"))
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         fd = config.getoption("dojo_results_fd")
         self.writer = results.Writer(fd=fd) if fd is not None else results.Writer(path) if path else None
@@ -472,7 +474,7 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     state = item.config.stash[STATE]
-    first = state.hung.get((kata_name(item), start_method_of(item))) if state.isolate else None
+    first = state.hung.get((kata_name(item), start_method_of(item))) if state.stop_cell_after_hang else None
     if first:
         raise AfterHang(
             i18n.t("after_hang", state.lang, kata=kata_name(item), method=start_method_of(item), test=first),
@@ -485,7 +487,7 @@ def pytest_runtest_setup(item):
 def pytest_runtest_call(item):
     ledger = item.config.stash[STATE].ledger
     before_threads = set(threading.enumerate())
-    before_shm = ledger.offset() if ledger else procs.shm_names()
+    before_shm = ledger.offset() if ledger else 0
     try:
         result = yield
     except BaseException:
@@ -535,11 +537,12 @@ def _sweep(before_threads, ledger, before_shm) -> list[str]:
     # Shared-memory segments outlive every process unless unlinked: a leak. (Named
     # semaphores are unlinked when their object is collected, or by the resource
     # tracker at the end of the session; dojo verify checks that nothing is left then.)
+    # Only what this run's own tracker saw created: without its ledger nothing tells
+    # whose an object is (other programs make them too), so nothing is checked.
+    new_shm = set()
     if ledger is not None:
         ledger.sync()
         new_shm = ledger.registered_since(before_shm) & procs.shm_names()
-    else:
-        new_shm = procs.shm_names() - before_shm
     new_shm = {n for n in new_shm if not n.startswith("sem.")}
     for name in sorted(new_shm - procs.shm_in_use(new_shm)):
         if procs.remove_shm(name):
@@ -698,7 +701,7 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and isinstance(call.excinfo and call.excinfo.value, Hang):
         record["where"] = item.stash[HANG]["where"]
     state = item.config.stash[STATE]
-    if state.isolate and record["outcome"] == "timeout":
+    if state.stop_cell_after_hang and record["outcome"] == "timeout":
         state.hung.setdefault((kata_name(item), start_method_of(item)), _case(item))
     return report
 

@@ -11,8 +11,15 @@ itself, with a tee in front of the real one:
 
 so the plugin can tell which objects its own run left behind, even while other runs
 (parallel verify jobs, other programs) create objects in the same /dev/shm. A
-before/after diff of the folder cannot: it would blame one run for another's leak.
-Where this cannot be installed, the guard falls back to that diff.
+before/after diff of the folder cannot: it would blame one run for another's leak, and
+fail on every other program's semaphore. Where the tee cannot be installed, the guard
+does not check shared memory at all: nothing tells whose an object is.
+
+A process that starts many runs (``dojo verify``, dojo's own tests) asks for a *tree
+ledger* with ``DOJO_TREE_LEDGER=<file>``: every tracker started below it appends its
+lines there too, so it can tell afterwards which objects its whole tree left behind
+(``tree_leftovers``) without listing anybody else's. Nested askers each add their own
+file (``tree_ledgers_with``; the variable holds a list, like ``PATH``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import threading
 import time
 
 _seq = 0
+TREE_LEDGER = "DOJO_TREE_LEDGER"
 
 
 def install(ledger: str) -> bool:
@@ -59,7 +67,9 @@ def _start(rt, ledger: str) -> None:
     try:
         fds_to_pass.append(r)
         exe = spawn.get_executable()
-        args = [exe, *util._args_from_interpreter_flags(), "-c", f"from dojo.tracker import main; main({r}, {ledger!r})"]
+        trees = [t for t in os.environ.get(TREE_LEDGER, "").split(os.pathsep) if t]
+        code = f"from dojo.tracker import main; main({r}, {ledger!r}, {trees!r})"
+        args = [exe, *util._args_from_interpreter_flags(), "-c", code]
         signal.pthread_sigmask(signal.SIG_BLOCK, ignored)
         try:
             pid = util.spawnv_passfds(exe, args, fds_to_pass)
@@ -77,21 +87,29 @@ def _start(rt, ledger: str) -> None:
         os.close(r)
 
 
-def main(fd: int, ledger: str) -> None:
-    """The tracker process: copy every message to the ledger, then to the real tracker."""
+def main(fd: int, ledger: str, trees: list = ()) -> None:
+    """The tracker process: copy every message to the ledger (and to the tree ledgers
+    that were asked for), then to the real tracker."""
     from multiprocessing import resource_tracker
 
     r2, w2 = os.pipe()
 
     def tee():
-        out = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        outs = [os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)]
+        for tree in trees:
+            try:  # best effort: a run that cannot reach one (another uid) is not stopped
+                outs.append(os.open(tree, os.O_WRONLY | os.O_APPEND))
+            except OSError:
+                pass
         try:
             with open(fd, "rb") as src:
                 for line in src:
-                    os.write(out, line)
+                    for out in outs:  # one write per line: O_APPEND keeps lines whole
+                        os.write(out, line)
                     os.write(w2, line)
         finally:
-            os.close(out)
+            for out in outs:
+                os.close(out)
             os.close(w2)
 
     threading.Thread(target=tee, daemon=True).start()
@@ -167,3 +185,17 @@ def _dev_shm_name(name: str, rtype: str) -> str | None:
     if rtype == "semaphore":
         return "sem." + name
     return None
+
+
+def tree_ledgers_with(path: str) -> str:
+    """The value of ``DOJO_TREE_LEDGER`` for our children: ours, and those above us."""
+    return os.pathsep.join([path, *(t for t in os.environ.get(TREE_LEDGER, "").split(os.pathsep) if t)])
+
+
+def tree_leftovers(path: str) -> set[str]:
+    """/dev/shm objects that trackers writing to the tree ledger ``path`` saw created and
+    never saw removed, and that are still there: what the tree left behind. Objects of
+    other programs are never in the ledger, so they are never named."""
+    from dojo import procs
+
+    return Ledger(path).registered_since(0) & procs.shm_names()

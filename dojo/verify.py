@@ -8,7 +8,9 @@ For every kata in the manifest:
               Python), passes on the others — so "works on fork, breaks on spawn" is
               itself checked
   repeat      ``--repeat N`` runs it all N times: every run must agree (no flake)
-  leaks       afterwards no process of ours is alive and nothing new is in /dev/shm
+  leaks       afterwards no process of ours is alive, and no /dev/shm object that our
+              runs' resource trackers saw created is still there (a tree ledger: other
+              programs' objects are never looked at)
 
 Each run is a fresh ``python -m pytest`` process (dojo/runner.py), ``--jobs`` at a time.
 Fork cells thus always run in a single-threaded process, as a learner's program would.
@@ -16,13 +18,15 @@ Fork cells thus always run in a single-threaded process, as a learner's program 
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dojo import i18n, manifest, procs, runner
+from dojo import i18n, manifest, procs, runner, tracker
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 ALL = "-"  # the single cell of a kata that starts no process
@@ -128,8 +132,6 @@ def verify(
     isolate: bool = False,
 ) -> int:
     from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
 
     console = console or Console()
     try:
@@ -149,12 +151,28 @@ def verify(
     start_methods = start_methods or multiprocessing.get_all_start_methods()
     jobs = jobs or _usable_cpus()
     procs.set_subreaper()
-    shm_before = procs.shm_names()
+    fd, tree_ledger = tempfile.mkstemp(prefix="dojo-verify-ledger-")
+    os.close(fd)
+    try:
+        return _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger)
+    finally:
+        os.unlink(tree_ledger)
+
+
+def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger) -> int:
+    from rich.progress import Progress
+    from rich.table import Table
 
     problems = structure_problems(m)
     # --isolate: every kata call in a grading host, as `dojo grade` runs them; the
-    # outcomes must be the same as in practice mode
-    env = {"DOJO_LANG": "en", **({"DOJO_ISOLATE": "1"} if isolate else {})}
+    # outcomes must be the same as in practice mode. Every run's resource tracker also
+    # writes to our tree ledger, so the leak check below sees only our own objects.
+    env = {
+        "DOJO_LANG": "en",
+        "DOJO_STOP_CELL_AFTER_HANG": "1",
+        tracker.TREE_LEDGER: tracker.tree_ledgers_with(tree_ledger),
+        **({"DOJO_ISOLATE": "1"} if isolate else {}),
+    }
     tallies: dict = defaultdict(CellTally)
     tasks = [(k, target, rep) for rep in range(repeat) for k in selected for target in ("solutions", "katas")]
     timings = defaultdict(list)
@@ -184,10 +202,8 @@ def verify(
 
     leftovers = [procs.describe(p) for p in procs.descendants()]
     procs.kill_descendants()
-    # Shared-memory segments only: named semaphores come and go with every run on the
-    # machine, and each run's resource tracker unlinks its own at exit.
-    new_shm = {n for n in procs.shm_names() - shm_before if n.startswith("psm_")}
-    stray_shm = sorted(new_shm - procs.shm_in_use(new_shm))
+    # Every run has ended: whatever its trackers saw created and nobody removed is ours.
+    stray_shm = sorted(tracker.tree_leftovers(tree_ledger))
 
     columns = sorted({meth for k in selected for meth in methods_for(k, start_methods)}, key=_method_order)
     table = Table(title=f"dojo verify — Python {PY}, {repeat} run(s) each, solutions and katas")

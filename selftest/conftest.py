@@ -3,7 +3,12 @@
 collect_ignore = ["kit"]
 
 
+import os
+import tempfile
+
 import pytest
+
+from dojo import procs, tracker
 
 
 def pytest_collection_modifyitems(items):
@@ -17,3 +22,23 @@ def pytest_configure(config):
     # thread, and Python 3.12+ warns at each fork. The katas never run there: their fork
     # cells run in single-threaded pytest processes that these tests start.
     config.addinivalue_line("filterwarnings", "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+
+
+@pytest.fixture(autouse=True)
+def tree_ledger(monkeypatch):
+    """Every test's own /dev/shm ledger: each resource tracker its runs start (dojo's
+    tracker tee) appends to it, so what the test's tree left behind is known by name.
+    Other programs' semaphores and segments never enter it, so they never fail a test."""
+    fd, path = tempfile.mkstemp(prefix="dojo-selftest-ledger-")
+    os.close(fd)
+    monkeypatch.setenv(tracker.TREE_LEDGER, tracker.tree_ledgers_with(path))
+    yield path
+    try:
+        # a run's tracker unlinks what its run leaked when it sees the run end: a moment
+        procs.wait_until(lambda: not tracker.tree_leftovers(path), 3.0, step=0.05)
+        left = sorted(tracker.tree_leftovers(path))
+        for name in left:
+            procs.remove_shm(name)
+    finally:
+        os.unlink(path)
+    assert not left, f"this test's runs left these in /dev/shm (now removed): {', '.join(left)}"

@@ -1,10 +1,9 @@
 """Shared by dojo's own tests: the fixture kit, and workers that children import."""
 
-import os
 import shutil
 from pathlib import Path
 
-import psutil
+from dojo import procs
 
 KIT = Path(__file__).with_name("kit")
 
@@ -24,16 +23,25 @@ def keep_katas(kit: Path, names) -> None:
     path.write_text(head + "".join("\n[[kata]]\n" + b for b in kept), encoding="utf-8")
 
 
-def processes_mentioning(text: str) -> list:
-    """Live processes (not zombies) whose command line mentions ``text``."""
-    found = []
-    for p in psutil.process_iter(["cmdline", "status"]):
-        try:
-            if p.info["status"] != psutil.STATUS_ZOMBIE and text in " ".join(p.info["cmdline"] or ()):
-                found.append(p)
-        except psutil.Error:
-            continue
-    return [p for p in found if p.pid != os.getpid()]
+def own_processes(grace: float = 1.0) -> list[str]:
+    """Processes of this test's own tree still running, described: live descendants of
+    this process, multiprocessing's servers aside. (The plugin makes every test process a
+    subreaper, so a process that escaped with setsid() or lost its parent is still ours.)
+    Nothing else on the machine is looked at: another clone's dojo is not ours.
+
+    SIGKILL is delivered, not awaited: what is on its way out gets ``grace`` seconds."""
+    procs.wait_until(lambda: not _live(procs.descendants()), grace, step=0.02)
+    procs.reap_children()
+    return [procs.describe(p) for p in _live(procs.descendants())]
+
+
+def kill_own_processes() -> None:
+    """A failed test must not leave its processes to the next one."""
+    procs.kill_tree(_live(procs.descendants()))
+
+
+def _live(found) -> list:
+    return [p for p in found if not procs.is_zombie(p)]
 
 
 def unlocked_increments(counter, times):

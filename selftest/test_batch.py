@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import KIT, copy_kit, keep_katas, processes_mentioning
+from selftest.helpers import KIT, copy_kit, keep_katas, own_processes
 
 SOLVED = (KIT / "solutions" / "good1.py").read_text()
 UNSOLVED = (KIT / "katas" / "good1.py").read_text()
@@ -68,4 +68,4 @@ def test_a_batch_grades_every_submission_into_one_row_and_one_report(batch):
     assert "5/5" in done.stdout + done.stderr or "6/6" in done.stdout + done.stderr, (
         f"no progress was shown while grading:\n{done.stdout[-1000:]}"
     )
-    assert processes_mentioning(str(kit)) == [], "a grading job left processes behind"
+    assert own_processes() == [], "a grading job left processes behind"

@@ -39,12 +39,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
 from dojo.grading import export, model, sandbox, seal
 from dojo.grading import grade as grading
-from selftest.helpers import KIT
+from dojo import procs, tracker
+from selftest.helpers import KIT, kill_own_processes, own_processes
 
 LINUX = sys.platform.startswith("linux")
 REPO = Path(__file__).resolve().parent.parent
@@ -83,11 +83,11 @@ def make_kit(where: Path) -> Path:
 class Arena:
     """One test's scratch folder; every workspace and results file of its grades is in it."""
 
-    def __init__(self, kit: Path, scratch: Path, out: Path):
+    def __init__(self, kit: Path, scratch: Path, out: Path, ledger: str):
         self.kit = kit
         self.scratch = scratch
         self.out = out
-        self.shm_before = _shm()
+        self.ledger = ledger  # this test's tree ledger (selftest/conftest.py)
 
     def submission(self, good1: str | None, *, good2: str = SOLVED, extra: dict | None = None) -> Path:
         sub = self.scratch / "student"
@@ -119,21 +119,13 @@ class Arena:
         return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
 
     def leftovers(self) -> list[str]:
-        """Processes of ours still running, job cgroups still there, new /dev/shm entries."""
-        found = []
-        deadline = time.monotonic() + 1.0  # SIGKILL is delivered, not awaited: a moment's grace
-        while True:
-            found = _processes_in((self.scratch, self.kit))
-            if not found or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        """Processes of this test's tree still running, job cgroups still there, /dev/shm
+        objects that the grade's trackers saw created and nobody removed."""
+        found = [f"process {d}" for d in own_processes()]
         found += [f"job cgroup {p} still exists" for p in sandbox.cgroup_paths(0) if p.exists()]
-        # Other multiprocessing programs on this machine hold sem.mp-* entries for a
-        # moment; what a grade leaked stays.
-        deadline = time.monotonic() + 3.0
-        while (new := _shm() - self.shm_before) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        found += [f"/dev/shm/{name} is new" for name in sorted(new)]
+        # a tracker unlinks what its run leaked when it sees the run end: a moment's grace
+        procs.wait_until(lambda: not tracker.tree_leftovers(self.ledger), 3.0, step=0.05)
+        found += [f"/dev/shm/{name} is left" for name in sorted(tracker.tree_leftovers(self.ledger))]
         return found
 
     def assert_clean(self) -> None:
@@ -144,50 +136,14 @@ class Arena:
 
 
 @pytest.fixture
-def arena(kit, tmp_path, monkeypatch):
+def arena(kit, tmp_path, monkeypatch, tree_ledger):
     # world-readable, so a host that dropped to the job's uid can still read its workspace
     scratch = Path(tempfile.mkdtemp(prefix="dojo-selftest-grade-"))
     scratch.chmod(0o755)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    yield Arena(kit, scratch, tmp_path / "out")
-    for p in _processes_alive_in((scratch,)):  # a failed test must not leave its grade's processes to the next
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
+    yield Arena(kit, scratch, tmp_path / "out", tree_ledger)
+    kill_own_processes()  # a failed test must not leave its grade's processes to the next
     shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _processes_alive_in(paths) -> list[psutil.Process]:
-    needles = [str(p) for p in paths]
-    found = []
-    for p in psutil.process_iter(["cmdline", "status", "cwd"]):
-        try:
-            if p.pid == os.getpid() or p.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
-            text = " ".join(p.info["cmdline"] or ()) + " " + (p.info["cwd"] or "")
-            if any(n in text for n in needles):
-                found.append(p)
-        except psutil.Error:
-            continue
-    return found
-
-
-def _processes_in(paths) -> list[str]:
-    out = []
-    for p in _processes_alive_in(paths):
-        try:
-            out.append(f"pid {p.pid} ({p.status()}), cwd {p.cwd()}: {' '.join(p.cmdline())[:160]}")
-        except psutil.Error:
-            continue
-    return out
-
-
-def _shm() -> set:
-    try:
-        return set(os.listdir("/dev/shm"))
-    except OSError:
-        return set()
 
 
 def kata(result: model.Grade, name: str) -> model.KataGrade:

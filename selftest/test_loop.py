@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import copy_kit, processes_mentioning
+from selftest.helpers import copy_kit, own_processes
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -77,7 +77,7 @@ def test_board_failure_hint_fix_matrix_next_and_reset_in_a_terminal(kit, scratch
     assert (kit / ".dojo" / "backup" / "hang1.py").exists()
     state = (kit / ".dojo" / "state.json").read_text(encoding="utf-8")
     assert '"good1"' in state
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
     # quit while hang1's reset run was in flight: that run's files go with dojo
     left = sorted(p.name for p in scratch.iterdir())
     assert not left, f"dojo quit mid-run and left {left} in its temporary folder"
@@ -104,7 +104,7 @@ def test_a_syntax_error_is_shown_and_the_next_save_runs_again(kit):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
 
 
 def test_without_a_terminal_dojo_prints_the_first_failure_and_exits_non_zero(kit):
@@ -156,4 +156,4 @@ def test_list_and_jump_then_run_all_katas_from_the_keyboard(kit):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()

@@ -21,7 +21,7 @@ import pytest
 
 from dojo.cli import main
 from dojo.grading import release, seal
-from selftest.helpers import KIT, copy_kit, keep_katas, processes_mentioning
+from selftest.helpers import KIT, copy_kit, keep_katas, own_processes
 
 HIDDEN_TEST = """\
 def test_an_empty_list_comes_back_empty(kata, mp_context):
@@ -247,7 +247,7 @@ def _run_autograder(root: Path, **env) -> dict:
     done = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=environ,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert not processes_mentioning(str(root))
+    assert not own_processes()
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
 
 
@@ -421,7 +421,7 @@ def test_classroom_steps_grade_the_checkout_with_the_fetched_kit_only(small_kit,
     graded = _step(release.GRADE_SCRIPT, runner, GITHUB_WORKSPACE=str(workspace), GITHUB_OUTPUT=str(output),
                    PATH=path)
     assert graded.returncode == 0, graded.stderr
-    assert not processes_mentioning(str(tmp_path))
+    assert not own_processes()
     key, _, value = output.read_text().strip().partition("=")
     assert key == "result"
     result = json.loads(base64.b64decode(value))

@@ -7,7 +7,7 @@ import tempfile
 import pytest
 
 from dojo import procs, runner
-from selftest.helpers import copy_kit, processes_mentioning
+from selftest.helpers import copy_kit, own_processes
 
 METHODS = ["fork", "spawn", "forkserver"]
 
@@ -48,7 +48,37 @@ def test_a_hang_ends_within_its_timeout_naming_the_line_it_blocked_on(kit):
         assert "hang1" in cell.message and "katas/hang1.py:15" in cell.message
         assert "wait_for_child" in cell.stack
         assert cell.duration < 5, "the kata's manifest timeout is 2 s"
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
+
+
+SECOND_HANG1_TEST = """
+def test_the_child_is_joined_again(kata, mp_context):
+    assert kata.wait_for_child(mp_context) == 0
+"""
+
+
+@pytest.mark.parametrize("stop_after_hang", [True, False], ids=["in dojo verify", "while practising"])
+def test_after_a_hang_verify_runs_no_more_of_that_cells_tests_and_a_learner_sees_them_all(
+    tmp_path, stop_after_hang
+):
+    """In dojo verify the cell's verdict is settled by the first timeout: its other tests
+    are failed unrun (one timeout per start method, not one per test). A learner still
+    sees every test time out on its own."""
+    kit = copy_kit(tmp_path)
+    with (kit / "tests" / "test_hang1.py").open("a", encoding="utf-8") as f:
+        f.write(SECOND_HANG1_TEST)
+    env = {"DOJO_STOP_CELL_AFTER_HANG": "1"} if stop_after_hang else {}
+    result = runner.run_kata(kit, "hang1", "katas", start_methods=["fork", "spawn"], env=env, wall=60)
+    for method in ("fork", "spawn"):
+        cells = {c.test: c for c in result.run.cells if c.start_method == method}
+        first, second = cells["test_the_child_is_joined"], cells["test_the_child_is_joined_again"]
+        assert first.outcome == "timeout"
+        if stop_after_hang:
+            assert second.outcome == "failed" and second.duration < 1, (second.outcome, second.duration)
+            assert second.message.startswith("not run") and "test_the_child_is_joined" in second.message
+        else:
+            assert second.outcome == "timeout"
+    assert not own_processes()
 
 
 def test_a_crash_is_recorded_as_crashed_never_as_a_pass(kit):
@@ -68,13 +98,13 @@ def test_leftover_processes_and_segments_are_killed_unlinked_and_reported(kit):
         segments |= {leak.rsplit(" ", 1)[-1] for leak in cell.leaks if "psm_" in leak}
     assert len(segments) == 3, result.run.cells
     assert segments & procs.shm_names() == set()
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
 
 
 def test_a_process_that_escaped_with_setsid_is_still_found_and_killed(kit):
     result = runner.run_kata(kit, "escape1", "katas")
     assert outcomes(result) == {m: "leaked" for m in METHODS}
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
 
 
 def test_a_syntax_error_names_the_line_and_spares_the_other_katas(kit):
@@ -88,7 +118,7 @@ def test_a_run_past_its_wall_limit_is_killed_with_its_whole_tree(kit):
     result = runner.run_kata(kit, "hang1", "katas", start_methods=["spawn"], wall=0.8)
     assert result.overran
     assert [c.outcome for c in result.run.cells] == ["crashed"]
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
     assert not [p for p in procs.descendants() if not procs.is_zombie(p)]
 
 
@@ -136,7 +166,7 @@ def test_the_results_file_is_left_nowhere(kit, tmp_path):
 def test_a_fork_bomb_ends_as_a_failure_and_leaves_nothing(kit):
     result = runner.run_kata(kit, "bomb1", "katas", start_methods=["fork"])
     assert [c.outcome for c in result.run.cells] == ["leaked"]
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
 
 
 def test_sys_exit_at_import_is_an_error_of_that_kata_not_a_pass(kit):
@@ -166,7 +196,7 @@ def test_killing_its_own_process_group_takes_only_that_run_down(kit, warm):
     else:
         result = runner.run_kata(kit, "killpg1", "katas", start_methods=["fork"])
         assert [c.outcome for c in result.run.cells] == ["crashed"]
-    assert not processes_mentioning(str(kit))
+    assert not own_processes()
 
 
 def test_the_warm_runner_gives_the_same_verdicts_as_a_cold_run(kit):
@@ -178,4 +208,4 @@ def test_the_warm_runner_gives_the_same_verdicts_as_a_cold_run(kit):
             assert warm == cold, kata
     finally:
         w.stop()
-    assert not processes_mentioning("dojo.warm")
+    assert not own_processes()

@@ -1,8 +1,9 @@
 """Leak attribution: a run is charged only with the segments its own tree created."""
 
+import os
 from multiprocessing import shared_memory
 
-from dojo import procs, runner
+from dojo import procs, runner, tracker
 from selftest.helpers import KIT
 
 
@@ -24,3 +25,34 @@ def test_a_segment_the_run_left_is_blamed_on_it_and_unlinked():
     leaked = [leak.rsplit(" ", 1)[-1] for leak in cell.leaks if "psm_" in leak]
     assert cell.outcome == "leaked" and len(leaked) == 1
     assert leaked[0] not in procs.shm_names()
+
+
+def test_every_tracker_below_writes_to_each_tree_ledger_asked_for(tmp_path, monkeypatch):
+    """dojo verify (and each selftest) asks for a tree ledger; nested askers each get
+    every line, so an outer one still sees what an inner one's runs made."""
+    outer, inner = tmp_path / "outer", tmp_path / "inner"
+    outer.touch()
+    inner.touch()
+    monkeypatch.setenv(tracker.TREE_LEDGER, str(outer))
+    monkeypatch.setenv(tracker.TREE_LEDGER, tracker.tree_ledgers_with(str(inner)))
+    assert os.environ[tracker.TREE_LEDGER].split(os.pathsep)[:2] == [str(inner), str(outer)]
+    result = runner.run_kata(KIT, "good1", "solutions", start_methods=["spawn"])  # a spawn Pool's semaphores
+    assert [c.outcome for c in result.run.cells] == ["passed"], result.output
+    for ledger in (inner, outer):
+        text = ledger.read_text()
+        assert "REGISTER:/mp-" in text, f"the run's tracker wrote no semaphore to {ledger.name}: {text[:300]!r}"
+        assert tracker.tree_leftovers(str(ledger)) == set(), "the run removed its semaphores; nothing is left"
+
+
+def test_a_tree_ledger_never_names_another_programs_objects(tmp_path):
+    ledger = tmp_path / "ledger"
+    ledger.write_text("REGISTER:/psm_ours0001:shared_memory\nUNREGISTER:/psm_ours0001:shared_memory\n")
+    outsider = shared_memory.SharedMemory(create=True, size=16)  # exists, but no tracker of ours saw it made
+    try:
+        assert tracker.tree_leftovers(str(ledger)) == set()
+        with ledger.open("a") as f:
+            f.write(f"REGISTER:/{outsider.name.lstrip('/')}:shared_memory\n")
+        assert tracker.tree_leftovers(str(ledger)) == {outsider.name.lstrip("/")}
+    finally:
+        outsider.close()
+        outsider.unlink()

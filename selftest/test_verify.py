@@ -1,12 +1,20 @@
 """dojo verify against the fixture kit: agreement, mismatches named, structure checked."""
 
 import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from dojo import procs, tracker
 from dojo.verify import verify
 from selftest.helpers import copy_kit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -63,3 +71,54 @@ def test_an_invalid_manifest_stops_verify_with_every_problem_listed(kit):
 def test_an_unknown_kata_name_is_refused(kit):
     code, out = run_verify(kit, katas=["nope"])
     assert code == 2 and "unknown kata(s): nope" in out
+
+
+LEAVES_A_SEGMENT_NO_TRACKER_REMOVES = '''"""Makes a segment, kills its run's resource tracker, then ends the run at once."""
+
+import os
+import signal
+import time
+from multiprocessing import resource_tracker, shared_memory
+
+
+def leave_things(ctx):
+    shm = shared_memory.SharedMemory(create=True, size=64)
+    shm.close()
+    ledgers = [p for p in os.environ.get("DOJO_TREE_LEDGER", "").split(os.pathsep) if p]
+    deadline = time.monotonic() + 10  # until the tracker has written it down everywhere
+    while time.monotonic() < deadline and not all(shm.name in open(p).read() for p in ledgers):
+        time.sleep(0.01)
+    os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
+    # TODO: nothing will unlink it now
+    os._exit(0)
+'''
+
+
+def test_a_segment_that_no_run_removed_is_named_after_verify_and_removed(kit):
+    (kit / "katas" / "leak1.py").write_text(LEAVES_A_SEGMENT_NO_TRACKER_REMOVES, encoding="utf-8")
+    code, out = run_verify(kit, katas=["leak1"], start_methods=["fork"])
+    assert code == 1
+    left = re.findall(r"left in /dev/shm after verify: (psm_\w+)", out)
+    assert len(left) == 1, out
+    assert left[0] not in procs.shm_names(), "verify removes what its runs left"
+
+
+def test_other_programs_shared_memory_made_during_verify_is_never_blamed(kit, tmp_path):
+    """A neighbour keeps making and removing segments and semaphores with
+    multiprocessing's names, some closed but not yet unlinked while verify looks."""
+    stop, report = tmp_path / "stop", tmp_path / "churned"
+    churn = f"from selftest.neighbours import churn; churn({str(stop)!r}, {str(report)!r})"
+    env = {k: v for k, v in os.environ.items() if k != tracker.TREE_LEDGER}  # not ours
+    churner = subprocess.Popen([sys.executable, "-c", churn], cwd=ROOT, env=env)
+    try:
+        # verify in a process of its own: the neighbour is its sibling, not its child
+        done = subprocess.run(
+            [sys.executable, "-m", "dojo", "--root", str(kit), "verify", "good1", "--start-method", "fork",
+             "--start-method", "spawn"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        stop.touch()
+        churner.wait(timeout=30)
+    assert int(report.read_text()) > 10, "the neighbour must really have churned"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "left in /dev/shm" not in done.stdout

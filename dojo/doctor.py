@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dojo import i18n, manifest, procs
+from dojo import i18n, manifest, procs, tracker
 
 PACKAGES = ("pytest", "pytest-timeout", "pytest-xdist", "coverage", "psutil", "rich", "watchfiles")
 
@@ -82,7 +82,8 @@ def doctor(root: Path | None = None) -> int:
 
 
 def clean(root: Path) -> int:
-    """Stop orphaned processes of earlier runs of this kit and remove unused segments."""
+    """Stop orphaned processes of earlier runs of this kit, and remove the shared memory
+    and semaphores its runs made and nobody removed (the kit's ledger says which)."""
     lang = i18n.current_lang()
     import psutil
 
@@ -105,17 +106,16 @@ def clean(root: Path) -> int:
             found += 1
         except psutil.Error:
             continue
-    names = {n for n in procs.shm_names() if n.startswith("psm_")}
-    uid = os.getuid()
-    for name in sorted(names - procs.shm_in_use(names)):
-        try:
-            if os.stat(procs.SHM_DIR / name).st_uid != uid:
-                continue
-        except OSError:
-            continue
-        if procs.remove_shm(name):
-            print(i18n.t("clean_removed", lang, name=name))
-            found += 1
+    # Only what this kit's own runs made: their trackers wrote each object to the kit's
+    # ledger. Another program's segment, even one nobody maps, is never touched.
+    ledger = tracker.kit_ledger(root)
+    if ledger:
+        names = tracker.tree_leftovers(ledger)
+        for name in sorted(names - procs.shm_in_use(names)):
+            if procs.remove_shm(name):
+                print(i18n.t("clean_removed", lang, name=name))
+                found += 1
+        tracker.compact(ledger)
     if not found:
         print(i18n.t("clean_nothing", lang))
     return 0

@@ -110,6 +110,11 @@ class DojoState:
         fd, ledger_path = tempfile.mkstemp(prefix="dojo-ledger-", dir=os.environ.get("DOJO_TMPDIR") or None)
         os.close(fd)
         self.ledger_path = ledger_path
+        # the kit's own ledger too, for `dojo clean` after a run that could not clean up;
+        # every tracker below this process writes there (the variable is inherited)
+        kit = tracker.kit_ledger(self.root) if not self.isolate else None
+        if kit and kit not in os.environ.get(tracker.TREE_LEDGER, "").split(os.pathsep):
+            os.environ[tracker.TREE_LEDGER] = tracker.tree_ledgers_with(kit)
         if tracker.install(ledger_path):
             self.ledger = tracker.Ledger(ledger_path)
         if self.isolate:

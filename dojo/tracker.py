@@ -20,6 +20,10 @@ ledger* with ``DOJO_TREE_LEDGER=<file>``: every tracker started below it appends
 lines there too, so it can tell afterwards which objects its whole tree left behind
 (``tree_leftovers``) without listing anybody else's. Nested askers each add their own
 file (``tree_ledgers_with``; the variable holds a list, like ``PATH``).
+
+Every practice run also writes to its kit's own ledger, ``.dojo/shm-ledger``
+(``kit_ledger``): what a crashed or killed run of this kit left behind is found there
+later by ``dojo clean``, which never touches another program's objects.
 """
 
 from __future__ import annotations
@@ -190,6 +194,44 @@ def _dev_shm_name(name: str, rtype: str) -> str | None:
 def tree_ledgers_with(path: str) -> str:
     """The value of ``DOJO_TREE_LEDGER`` for our children: ours, and those above us."""
     return os.pathsep.join([path, *(t for t in os.environ.get(TREE_LEDGER, "").split(os.pathsep) if t)])
+
+
+KIT_LEDGER = "shm-ledger"
+KIT_LEDGER_MAX = 1 << 20  # bytes; compacted past this
+
+
+def kit_ledger(root) -> str | None:
+    """The kit's own ledger (``<root>/.dojo/shm-ledger``), made if need be; None where
+    the kit cannot be written (a grading workspace is read-only)."""
+    folder = os.path.join(str(root), ".dojo")
+    path = os.path.join(folder, KIT_LEDGER)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        if os.path.getsize(path) > KIT_LEDGER_MAX:
+            compact(path)
+    except OSError:
+        return None
+    return path
+
+
+def compact(path: str) -> None:
+    """Keep only the objects still registered and still there. (A line another tracker
+    appends meanwhile may be lost: then ``dojo clean`` misses that object, never more.)"""
+    keep = sorted(tree_leftovers(path))
+    lines = "".join(f"REGISTER:/{_tracker_name(n)}\n" for n in keep)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, lines.encode())
+    finally:
+        os.close(fd)
+
+
+def _tracker_name(fname: str) -> str:
+    """A /dev/shm file name as the tracker's ``name:rtype``."""
+    if fname.startswith("sem."):
+        return f"{fname[4:]}:semaphore"
+    return f"{fname}:shared_memory"
 
 
 def tree_leftovers(path: str) -> set[str]:

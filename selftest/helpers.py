@@ -7,6 +7,29 @@ from dojo import procs
 
 KIT = Path(__file__).with_name("kit")
 
+# A kata module (leak1's) whose run leaves a segment that nothing removes: it waits until
+# its run's tracker has written the segment to every tree ledger, kills that tracker and
+# ends the run at once, as a crash would.
+LEAVES_A_SEGMENT_NO_TRACKER_REMOVES = '''"""Makes a segment, kills its run's resource tracker, then ends the run at once."""
+
+import os
+import signal
+import time
+from multiprocessing import resource_tracker, shared_memory
+
+
+def leave_things(ctx):
+    shm = shared_memory.SharedMemory(create=True, size=64)
+    shm.close()
+    ledgers = [p for p in os.environ.get("DOJO_TREE_LEDGER", "").split(os.pathsep) if p]
+    deadline = time.monotonic() + 10  # until the tracker has written it down everywhere
+    while time.monotonic() < deadline and not all(shm.name in open(p).read() for p in ledgers):
+        time.sleep(0.01)
+    os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
+    # TODO: nothing will unlink it now
+    os._exit(0)
+'''
+
 
 def copy_kit(tmp_path: Path) -> Path:
     dest = tmp_path / "kit"

@@ -102,3 +102,31 @@ def test_doctor_reports_what_is_in_force(kit):
     out = dojo(kit, "doctor")
     for line in ("start methods", "fork, spawn, forkserver", "/dev/shm", "katas.toml", "10 katas, valid"):
         assert line in out.stdout
+
+
+def test_clean_removes_what_this_kits_crashed_runs_left_and_nothing_of_anybody_elses(kit):
+    from multiprocessing import shared_memory
+
+    from dojo import procs, runner
+    from selftest.helpers import LEAVES_A_SEGMENT_NO_TRACKER_REMOVES
+
+    (kit / "katas" / "leak1.py").write_text(LEAVES_A_SEGMENT_NO_TRACKER_REMOVES, encoding="utf-8")
+    crashed = runner.run_kata(kit, "leak1", "katas", start_methods=["fork"])
+    assert [c.outcome for c in crashed.run.cells] == ["crashed"], crashed.output
+    ours = procs.shm_names() & {line.split(":")[1].lstrip("/") for line in
+                               (kit / ".dojo" / "shm-ledger").read_text().splitlines() if line.startswith("REGISTER:")}
+    assert len(ours) == 1, "the crashed run's segment is still there, and the kit's ledger names it"
+    # another program's segment, of this user, that no process maps: not dojo's to remove
+    outsider = shared_memory.SharedMemory(create=True, size=16)
+    outsider.close()
+    try:
+        out = dojo(kit, "clean")
+        assert out.returncode == 0, out.stderr
+        (name,) = ours
+        assert f"removed a leftover /dev/shm object: {name}" in out.stdout
+        assert name not in procs.shm_names()
+        assert outsider.name.lstrip("/") in procs.shm_names(), "dojo clean removed another program's segment"
+        assert outsider.name.lstrip("/") not in out.stdout
+        assert "Nothing left over" in dojo(kit, "clean").stdout, "a second clean finds nothing more"
+    finally:
+        outsider.unlink()

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from dojo import procs, tracker
 from dojo.verify import verify
-from selftest.helpers import copy_kit
+from selftest.helpers import LEAVES_A_SEGMENT_NO_TRACKER_REMOVES, copy_kit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,25 +73,6 @@ def test_an_unknown_kata_name_is_refused(kit):
     assert code == 2 and "unknown kata(s): nope" in out
 
 
-LEAVES_A_SEGMENT_NO_TRACKER_REMOVES = '''"""Makes a segment, kills its run's resource tracker, then ends the run at once."""
-
-import os
-import signal
-import time
-from multiprocessing import resource_tracker, shared_memory
-
-
-def leave_things(ctx):
-    shm = shared_memory.SharedMemory(create=True, size=64)
-    shm.close()
-    ledgers = [p for p in os.environ.get("DOJO_TREE_LEDGER", "").split(os.pathsep) if p]
-    deadline = time.monotonic() + 10  # until the tracker has written it down everywhere
-    while time.monotonic() < deadline and not all(shm.name in open(p).read() for p in ledgers):
-        time.sleep(0.01)
-    os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
-    # TODO: nothing will unlink it now
-    os._exit(0)
-'''
 
 
 def test_a_segment_that_no_run_removed_is_named_after_verify_and_removed(kit):

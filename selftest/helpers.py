@@ -33,7 +33,7 @@ def leave_things(ctx):
 
 def copy_kit(tmp_path: Path) -> Path:
     dest = tmp_path / "kit"
-    shutil.copytree(KIT, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(KIT, dest, ignore=shutil.ignore_patterns("__pycache__", ".dojo"))
     return dest
 
 

@@ -87,7 +87,7 @@ class Neighbours:
         for part in KIT_PARTS:
             src = ROOT / part
             if src.is_dir():
-                shutil.copytree(src, self.clone / part, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(src, self.clone / part, ignore=shutil.ignore_patterns("__pycache__", ".dojo"))
             elif src.is_file():
                 shutil.copy2(src, self.clone / part)
         master, slave = pty.openpty()

@@ -69,7 +69,7 @@ def kit(tmp_path_factory) -> Path:
 
 def make_kit(where: Path) -> Path:
     dest = where / "kit"
-    shutil.copytree(KIT, dest, ignore=shutil.ignore_patterns("__pycache__", "seal.json"))
+    shutil.copytree(KIT, dest, ignore=shutil.ignore_patterns("__pycache__", "seal.json", ".dojo"))
     toml = (dest / "katas.toml").read_text(encoding="utf-8")
     start = toml.index('[[kata]]\nname = "good1"')
     end = toml.index("[[kata]]", start + 1)

@@ -82,7 +82,7 @@ def world():
         if pip.returncode != 0:
             pytest.skip(f"could not install the project into a system-Python venv: {pip.stderr[-500:]}")
         kit = folder / "kit"
-        shutil.copytree(KIT, kit, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(KIT, kit, ignore=shutil.ignore_patterns("__pycache__", ".dojo"))
         subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
         yield folder, venv / "bin" / "python", kit
     finally:

@@ -81,11 +81,12 @@ def _unzip(archive: Path, dest: Path) -> None:
 
 
 def test_release_ships_katas_tests_settings_and_dojo_but_no_solutions_or_hidden_tests(kit, tmp_path, capsys):
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "toxfile.py", kit / "toxfile.py")  # tox finds pyenv's
     out = tmp_path / "bundle"
     code, printed, _ = _run_cli(capsys, "--root", kit, "release", out)
     assert code == 0
     files = _files(out)
-    for name in ("katas.toml", "conftest.py", "pyproject.toml", "seal.json", "katas/good1.py",
+    for name in ("katas.toml", "conftest.py", "pyproject.toml", "toxfile.py", "seal.json", "katas/good1.py",
                  "katas/__init__.py", "tests/test_good1.py", "dojo/__init__.py", "dojo/__main__.py",
                  "dojo/messages.toml", "dojo/grading/grade.py", "dojo/grading/release.py"):
         assert name in files
@@ -172,7 +173,7 @@ def test_release_warns_about_a_kata_that_ships_solved(kit, tmp_path, capsys):
 
 def test_release_refuses_a_kit_whose_own_dojo_is_not_the_one_running(kit, tmp_path, capsys):
     shutil.copytree(Path(release.__file__).parents[1], kit / "dojo",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+                    ignore=shutil.ignore_patterns("__pycache__", ".dojo"))
     assert _run_cli(capsys, "--root", kit, "release", tmp_path / "same")[0] == 0
     (kit / "dojo" / "cli.py").write_text("# changed\n", encoding="utf-8")
     code, _, err = _run_cli(capsys, "--root", kit, "release", tmp_path / "changed")

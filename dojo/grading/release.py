@@ -38,7 +38,7 @@ COMMANDS = ("release", "export")
 RELEASE_FAILED = 2
 
 # What a bundle holds, from the kit's root (those that exist).
-TOP_FILES = ("katas.toml", "conftest.py", "pyproject.toml", "tox.ini",
+TOP_FILES = ("katas.toml", "conftest.py", "pyproject.toml", "tox.ini", "toxfile.py",
              "README.md", "README.ko.md", "MANIFEST.md", ".gitignore")
 STUDENT_FOLDERS = ("katas", "tests")
 # Folders of the kit a release must never be written into (nor a kit folder it copies).

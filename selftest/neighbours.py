@@ -22,7 +22,6 @@ The exit status is CMD's, or 3 when a neighbour failed.
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import signal
 import subprocess
@@ -90,6 +89,12 @@ class Neighbours:
                 shutil.copytree(src, self.clone / part, ignore=shutil.ignore_patterns("__pycache__", ".dojo"))
             elif src.is_file():
                 shutil.copy2(src, self.clone / part)
+        try:
+            import pty  # the loop needs a terminal; POSIX only
+        except ImportError:
+            self.loop = None
+            self.problems_ignored = "no pty here: the neighbour dojo loop is left out"
+            return
         master, slave = pty.openpty()
         self.loop = subprocess.Popen(
             [sys.executable, "-m", "dojo"], cwd=self.clone, env=self.env, start_new_session=True,
@@ -125,37 +130,39 @@ class Neighbours:
             kata.write_text(original + f"\n# save {self.saves}\n", encoding="utf-8")
 
     def stop(self) -> None:
-        self._saver_stop.set()
-        self.saver.join()
-        if self.loop.poll() is not None:
-            self.problems.append(f"the neighbour dojo loop died early (exit {self.loop.returncode})")
+        loop_note = self.problems_ignored if self.loop is None else self._stop_loop()
         if self.churner.poll() is not None:
             self.problems.append(f"the churning neighbour died early (exit {self.churner.returncode})")
         self.stop_file.touch()
         try:
             self.churner.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            self.churner.kill()
+            self.churner.wait()
             self.problems.append("the churning neighbour did not stop")
+        churned = int(self.churn_report.read_text()) if self.churn_report.exists() else 0
+        if churned < 10:
+            self.problems.append(f"the churning neighbour made only {churned} objects")
+        self.summary = f"neighbours: {churned} shared-memory objects churned; {loop_note}"
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _stop_loop(self) -> str:
+        self._saver_stop.set()
+        self.saver.join()
+        if self.loop.poll() is not None:
+            self.problems.append(f"the neighbour dojo loop died early (exit {self.loop.returncode})")
         try:
             os.write(self.master, b"q")
             self.loop.wait(timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             self.problems.append("the neighbour dojo loop did not quit on 'q'")
-        for proc in (self.churner, self.loop):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        churned = int(self.churn_report.read_text()) if self.churn_report.exists() else 0
-        if churned < 10:
-            self.problems.append(f"the churning neighbour made only {churned} objects")
+        if self.loop.poll() is None:
+            os.killpg(self.loop.pid, signal.SIGKILL)
+            self.loop.wait()
+        os.close(self.master)
         if self.saves > 1 and not self.answered:
             self.problems.append(f"the neighbour loop answered none of {self.saves} saves:\n{self.tail()}")
-        self.summary = (
-            f"neighbours: {churned} shared-memory objects churned; the other clone's dojo loop answered "
-            f"{self.answered} of {max(self.saves - 1, 0)} saves"
-        )
-        os.close(self.master)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        return f"the other clone's dojo loop answered {self.answered} of {max(self.saves - 1, 0)} saves"
 
     def tail(self) -> str:
         return bytes(self.output[-800:]).decode("utf-8", "replace")

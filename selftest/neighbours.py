@@ -174,6 +174,8 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    # a SIGTERM (tox stopped, CI's time up) still stops the neighbours and removes the clone
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     neighbours = Neighbours()
     neighbours.start()
     try:

@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from dojo import procs, tracker
+from selftest.helpers import own_shm_left
 
 
 def pytest_collection_modifyitems(items):
@@ -34,9 +35,7 @@ def tree_ledger(monkeypatch):
     monkeypatch.setenv(tracker.TREE_LEDGER, tracker.tree_ledgers_with(path))
     yield path
     try:
-        # a run's tracker unlinks what its run leaked when it sees the run end: a moment
-        procs.wait_until(lambda: not tracker.tree_leftovers(path), 3.0, step=0.05)
-        left = sorted(tracker.tree_leftovers(path))
+        left = own_shm_left(path)
         for name in left:
             procs.remove_shm(name)
     finally:

@@ -58,6 +58,16 @@ def own_processes(grace: float = 1.0) -> list[str]:
     return [procs.describe(p) for p in _live(procs.descendants())]
 
 
+def own_shm_left(ledger: str, grace: float = 3.0) -> list[str]:
+    """/dev/shm objects that the trackers writing to ``ledger`` saw created and nobody
+    removed. A run's tracker unlinks what its run leaked when it sees the run end: that
+    moment gets ``grace`` seconds."""
+    from dojo import tracker
+
+    procs.wait_until(lambda: not tracker.tree_leftovers(ledger), grace, step=0.05)
+    return sorted(tracker.tree_leftovers(ledger))
+
+
 def kill_own_processes() -> None:
     """A failed test must not leave its processes to the next one."""
     procs.kill_tree(_live(procs.descendants()))

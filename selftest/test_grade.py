@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +42,7 @@ import pytest
 
 from dojo.grading import export, model, sandbox, seal
 from dojo.grading import grade as grading
-from dojo import procs, tracker
-from selftest.helpers import KIT, kill_own_processes, own_processes
+from selftest.helpers import KIT, kill_own_processes, own_processes, own_shm_left
 
 LINUX = sys.platform.startswith("linux")
 REPO = Path(__file__).resolve().parent.parent
@@ -123,9 +121,7 @@ class Arena:
         objects that the grade's trackers saw created and nobody removed."""
         found = [f"process {d}" for d in own_processes()]
         found += [f"job cgroup {p} still exists" for p in sandbox.cgroup_paths(0) if p.exists()]
-        # a tracker unlinks what its run leaked when it sees the run end: a moment's grace
-        procs.wait_until(lambda: not tracker.tree_leftovers(self.ledger), 3.0, step=0.05)
-        found += [f"/dev/shm/{name} is left" for name in sorted(tracker.tree_leftovers(self.ledger))]
+        found += [f"/dev/shm/{name} is left" for name in own_shm_left(self.ledger)]
         return found
 
     def assert_clean(self) -> None:

@@ -43,6 +43,7 @@ class Kata:
     fails_on: dict  # python "3.N" or "default" -> tuple of start methods
     messages: dict = field(default_factory=dict)
     timeout: float | None = None
+    clauses: dict = field(default_factory=dict)  # id -> what the docstring or lesson promises
 
     def fails_on_for(self, python: str | None = None) -> tuple[str, ...]:
         """Start methods on which the unsolved kata must fail, for this Python."""
@@ -175,14 +176,18 @@ def parse(data: dict, path: Path) -> Manifest:
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             problems.append(f"{where}.timeout: must be a positive number of seconds")
             timeout = None
+        clauses = _clauses(raw.get("clauses", {}), where, problems)
         _unknown(
             raw,
-            {"name", "track", "title", "lesson", "hints", "points", "processes", "fails_on", "messages", "timeout"},
+            {"name", "track", "title", "lesson", "hints", "points", "processes", "fails_on", "messages", "timeout",
+             "clauses"},
             where,
             problems,
         )
         if name:
-            katas.append(Kata(name, track or "", title, lesson, hints, points, processes, fails_on, messages, timeout))
+            katas.append(
+                Kata(name, track or "", title, lesson, hints, points, processes, fails_on, messages, timeout, clauses)
+            )
     if problems:
         raise ManifestError(problems, path)
     return Manifest(path, tracks, katas)
@@ -204,6 +209,24 @@ def _string(raw, key, where, problems):
         problems.append(f"{where}.{key}: missing (a non-empty string)")
         return None
     return value
+
+
+def _clauses(value, where, problems) -> dict:
+    """``[kata.clauses]``: one id per promise the kata's docstring or lesson makes, each with
+    one line saying it. Tests name the clauses they check (``@pytest.mark.clause(id)``);
+    fixes name the clause they break (``# breaks: id``)."""
+    if not isinstance(value, dict):
+        problems.append(f"{where}.clauses: must be a table of id = \"what the kata promises\"")
+        return {}
+    clauses = {}
+    for cid, text in value.items():
+        if not NAME_RE.match(cid):
+            problems.append(f"{where}.clauses.{cid}: ids are lower-case letters, digits and _")
+        elif not isinstance(text, str) or not text.strip():
+            problems.append(f"{where}.clauses.{cid}: must be a one-line description")
+        else:
+            clauses[cid] = text
+    return clauses
 
 
 def _text(raw, key, where, problems, bare=False):

@@ -45,6 +45,7 @@ STATE = pytest.StashKey["DojoState"]()
 OUTCOME = pytest.StashKey[dict]()
 LEAKS = pytest.StashKey[list]()
 HANG = pytest.StashKey[dict]()
+TAUGHT = pytest.StashKey[list]()  # (key, text) of every teach() call the test made
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
@@ -199,6 +200,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "kata(name): the kata a test belongs to (default: from the file name test_<name>.py)")
+    config.addinivalue_line(
+        "markers", "clause(*ids): the promises of the kata (katas.toml [kata.clauses]) that this test checks"
+    )
     config.addinivalue_line("markers", "slow: dojo's own slower tests (deselect with -m 'not slow')")
     state = DojoState(config)
     config.stash[STATE] = state
@@ -381,11 +385,12 @@ def kata(request):
 class Teacher:
     """``teach(key, **fields)``: the kata's teaching message in the learner's language."""
 
-    def __init__(self, entry, lang, method, kata):
+    def __init__(self, entry, lang, method, kata, node=None):
         self.entry = entry
         self.lang = lang
         self.method = method
         self.kata = kata
+        self.node = node
 
     def __call__(self, key: str, **fields) -> str:
         fields.setdefault("method", self.method or "-")
@@ -393,14 +398,19 @@ class Teacher:
         text = (self.entry.messages.get(key) if self.entry else None) or i18n.catalogue().get(key)
         if text is None:
             return f"[{self.kata}: no message {key!r}] {fields!r}"
-        return i18n.fill(i18n.pick(text, self.lang), fields)
+        message = i18n.fill(i18n.pick(text, self.lang), fields)
+        if self.node is not None:
+            # Remembered so that the result can say which teaching message a failure
+            # carried (`dojo verify --fixes` checks that wrong fixes are taught, not thrown).
+            self.node.stash.setdefault(TAUGHT, []).append((key, message))
+        return message
 
 
 @pytest.fixture
 def teach(request):
     state = request.config.stash[STATE]
     name = kata_name(request)
-    return Teacher(state.kata_entry(name), state.lang, start_method_of(request.node), name)
+    return Teacher(state.kata_entry(name), state.lang, start_method_of(request.node), name, request.node)
 
 
 class Host:
@@ -467,7 +477,18 @@ class Canary(pytest.Item):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    for name in config.stash[STATE].canaries:
+    state = config.stash[STATE]
+    unknown = set()
+    for item in items:
+        entry = state.kata_entry(kata_name(item))
+        declared = entry.clauses if entry else {}
+        unknown |= {(item.nodeid.split("[")[0], cid) for cid in _clauses_of(item) if cid not in declared}
+    if unknown:
+        raise pytest.UsageError(
+            "clause marks that katas.toml does not declare under [kata.clauses]: "
+            + "; ".join(f"{where}: {cid!r}" for where, cid in sorted(unknown))
+        )
+    for name in state.canaries:
         canary = Canary.from_parent(session, name=name)
         canary.add_marker(pytest.mark.kata("canary"))
         items.append(canary)
@@ -677,6 +698,7 @@ def _ids(item) -> dict:
         "start_method": start_method_of(item),
         "python": PY,
         "target": item.config.stash[STATE].target,
+        "clauses": _clauses_of(item),
     }
 
 
@@ -701,6 +723,10 @@ def pytest_runtest_makereport(item, call):
         else:
             record["outcome"] = "failed"
         record["message"] = _message(exc, report)
+        if isinstance(exc, AssertionError):
+            record["taught"] = next(
+                (key for key, text in reversed(item.stash.get(TAUGHT, [])) if text and text in str(exc)), ""
+            )
         if call.excinfo is not None:
             record["where"] = _innermost(traceback.extract_tb(call.excinfo.tb), item.config.stash[STATE])
     if call.when == "call" and isinstance(call.excinfo and call.excinfo.value, Hang):
@@ -709,6 +735,10 @@ def pytest_runtest_makereport(item, call):
     if state.stop_cell_after_hang and record["outcome"] == "timeout":
         state.hung.setdefault((kata_name(item), start_method_of(item)), _case(item))
     return report
+
+
+def _clauses_of(item) -> list:
+    return [cid for mark in item.iter_markers("clause") for cid in mark.args]
 
 
 def _message(exc, report) -> str:
@@ -739,4 +769,5 @@ def _write_result(item, outcome=None, where=None, message=None):
         stack=item.stash[HANG]["stack"] if HANG in item.stash else "",
         leaks=item.stash.get(LEAKS, []),
         duration=round(time.perf_counter() - record["start"], 4),
+        taught=record.get("taught", ""),
     )

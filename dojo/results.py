@@ -63,6 +63,8 @@ class Cell:
     duration: float = 0.0
     nodeid: str = ""
     case: str = ""  # the test's name with its parameters, without the start method
+    taught: str = ""  # the key of the teaching message the failure carried, if any
+    clauses: list = field(default_factory=list)  # the kata's clauses the test checks
 
     @property
     def failed(self) -> bool:
@@ -140,6 +142,8 @@ def _cell(rec: dict, outcome: str) -> Cell:
         stack=rec.get("stack", ""),
         leaks=rec.get("leaks", []),
         duration=rec.get("duration", 0.0),
+        taught=rec.get("taught", ""),
+        clauses=list(rec.get("clauses", [])),
         nodeid=rec.get("nodeid", ""),
         case=rec.get("case", "") or rec.get("test", ""),
     )

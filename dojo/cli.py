@@ -11,6 +11,7 @@
     dojo doctor                  Python, start methods, limits, terminal; what is missing
     dojo clean                   leftovers of earlier crashed runs
     dojo verify [--repeat N] [--jobs N] [--start-method M] [KATA ...]   maintainer check
+    dojo verify --fixes [--slack S] [KATA ...]   the right and wrong fixes in fixes/
     dojo completion bash|zsh     shell completion of kata names
     dojo grade SUBMISSION --out DIR [--format F ...]     grade against the sealed kit
     dojo grade --batch FOLDER --out DIR [--jobs N]      a class: CSV and HTML report
@@ -42,6 +43,14 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=_positive, default=None, help="runs at once (default: usable CPUs)")
     p.add_argument("--start-method", action="append", choices=METHODS, help="only this method (repeatable)")
     p.add_argument("--isolate", action="store_true", help="run every kata call in a grading host, as dojo grade does")
+    p.add_argument(
+        "--fixes", action="store_true",
+        help="run the proof corpus fixes/<kata>/: right fixes pass, wrong ones fail where they declare",
+    )
+    p.add_argument(
+        "--slack", type=float, default=1.0,
+        help="--fixes: seconds a right fix's test may take beyond the reference's (default 1.0)",
+    )
 
     p = sub.add_parser("list", help="the katas in order, with their status")
     p.add_argument("--names", action="store_true", help="names only, one a line (for shell completion)")
@@ -90,7 +99,7 @@ def main(argv=None) -> int:
 
         return verify(
             root, repeat=args.repeat, jobs=args.jobs, katas=args.katas, start_methods=args.start_method,
-            isolate=args.isolate,
+            isolate=args.isolate, fixes=args.fixes, slack=args.slack,
         )
     if args.command == "clean":
         from dojo.doctor import clean

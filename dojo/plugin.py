@@ -714,10 +714,13 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, Hang):
             record["outcome"] = "timeout"
+            record["taught"] = "hang"
         elif isinstance(exc, AfterHang):
             record["outcome"] = "failed"
+            record["taught"] = "after_hang"
         elif isinstance(exc, Leaked):
             record["outcome"] = "leaked"
+            record["taught"] = "leaked"
         elif call.when != "call":
             record["outcome"] = "error"
         else:

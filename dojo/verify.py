@@ -129,7 +129,7 @@ def _tail(text: str, n: int = 300) -> str:
 
 def verify(
     root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, start_methods=None, console=None,
-    isolate: bool = False,
+    isolate: bool = False, fixes: bool = False, slack: float = 1.0,
 ) -> int:
     from rich.console import Console
 
@@ -154,15 +154,12 @@ def verify(
     fd, tree_ledger = tempfile.mkstemp(prefix="dojo-verify-ledger-")
     os.close(fd)
     try:
-        return _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger)
+        return _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack)
     finally:
         os.unlink(tree_ledger)
 
 
-def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger) -> int:
-    from rich.progress import Progress
-    from rich.table import Table
-
+def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack) -> int:
     problems = structure_problems(m)
     # --isolate: every kata call in a grading host, as `dojo grade` runs them; the
     # outcomes must be the same as in practice mode. Every run's resource tracker also
@@ -173,6 +170,41 @@ def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tr
         tracker.TREE_LEDGER: tracker.tree_ledgers_with(tree_ledger),
         **({"DOJO_ISOLATE": "1"} if isolate else {}),
     }
+    if fixes:
+        from dojo import fixes as corpus
+
+        problems += corpus.verify_fixes(
+            root, m, selected, repeat=repeat, jobs=jobs, start_methods=start_methods, console=console, env=env,
+            slack=slack,
+        )
+        what = f"every fix of {len(selected)} katas has the verdict it declares"
+    else:
+        problems += _matrix(root, selected, repeat, jobs, start_methods, console, env)
+        what = f"{len(selected)} katas agree with katas.toml on {', '.join(start_methods)}"
+    leftovers = [procs.describe(p) for p in procs.descendants()]
+    procs.kill_descendants()
+    # Every run has ended: whatever its trackers saw created and nobody removed is ours.
+    stray_shm = sorted(tracker.tree_leftovers(tree_ledger))
+    failures = problems
+    failures += [f"left running after verify: {d}" for d in leftovers]
+    failures += [f"left in /dev/shm after verify: {name}" for name in stray_shm]
+    for name in stray_shm:
+        procs.remove_shm(name)
+    if failures:
+        console.print(f"[red]dojo verify: {len(failures)} problem(s)[/red]")
+        for failure in failures:
+            console.print(f"  - {failure}", markup=False)
+        return 1
+    console.print(f"[green]dojo verify: {what}[/green]")
+    return 0
+
+
+def _matrix(root, selected, repeat, jobs, start_methods, console, env) -> list[str]:
+    """Solutions and katas on every start method, ``repeat`` times: print the table,
+    return the mismatches."""
+    from rich.progress import Progress
+    from rich.table import Table
+
     tallies: dict = defaultdict(CellTally)
     tasks = [(k, target, rep) for rep in range(repeat) for k in selected for target in ("solutions", "katas")]
     timings = defaultdict(list)
@@ -200,11 +232,6 @@ def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tr
                         tally.problems.append(f"{target}: {problem}")
                 progress.advance(bar)
 
-    leftovers = [procs.describe(p) for p in procs.descendants()]
-    procs.kill_descendants()
-    # Every run has ended: whatever its trackers saw created and nobody removed is ours.
-    stray_shm = sorted(tracker.tree_leftovers(tree_ledger))
-
     columns = sorted({meth for k in selected for meth in methods_for(k, start_methods)}, key=_method_order)
     table = Table(title=f"dojo verify — Python {PY}, {repeat} run(s) each, solutions and katas")
     table.add_column("kata")
@@ -229,18 +256,7 @@ def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tr
         row.append(f"{sum(per_run) / max(len(per_run), 1):.2f}")
         table.add_row(*row)
     console.print(table)
-    failures = problems + mismatches
-    failures += [f"left running after verify: {d}" for d in leftovers]
-    failures += [f"left in /dev/shm after verify: {name}" for name in stray_shm]
-    for name in stray_shm:
-        procs.remove_shm(name)
-    if failures:
-        console.print(f"[red]dojo verify: {len(failures)} problem(s)[/red]")
-        for failure in failures:
-            console.print(f"  - {failure}", markup=False)
-        return 1
-    console.print(f"[green]dojo verify: {len(selected)} katas agree with katas.toml on {', '.join(start_methods)}[/green]")
-    return 0
+    return mismatches
 
 
 def _method_order(method: str) -> int:

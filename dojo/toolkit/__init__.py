@@ -1,0 +1,1 @@
+"""The test-side toolkit: what tests hand to learner code. Standard library only."""

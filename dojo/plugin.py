@@ -726,9 +726,10 @@ def pytest_runtest_makereport(item, call):
         else:
             record["outcome"] = "failed"
         record["message"] = _message(exc, report)
-        if isinstance(exc, AssertionError):
+        if isinstance(exc, (AssertionError, pytest.fail.Exception)) and not record.get("taught"):
+            said = exc.msg if isinstance(exc, pytest.fail.Exception) else str(exc)
             record["taught"] = next(
-                (key for key, text in reversed(item.stash.get(TAUGHT, [])) if text and text in str(exc)), ""
+                (key for key, text in reversed(item.stash.get(TAUGHT, [])) if text and text in (said or "")), ""
             )
         if call.excinfo is not None:
             record["where"] = _innermost(traceback.extract_tb(call.excinfo.tb), item.config.stash[STATE])

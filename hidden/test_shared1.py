@@ -1,13 +1,22 @@
 """shared1, hidden: the instructor's extra case (graded by `dojo grade`, left out by
 `dojo release`). Written like a visible test: through the `kata` fixture only."""
 
-from dojo.testing import RaceContext
+import pytest
+
+from dojo.testing import KataRaised, RaceContext, race_message
 
 
+@pytest.mark.clause("total_exact", "whole_step_locked", "counted_in_children", "workers_sized", "side_by_side",
+                    "uses_ctx", "all_joined", "design")
 def test_four_workers_lose_nothing_either(kata, mp_context, teach):
     workers, times = 4, 5
-    race = RaceContext(mp_context, parties=workers, timeout=5.0)
-    got = kata.count_together(race, workers, times)
+    race = RaceContext(mp_context, parties=workers)
+    call = f"count_together(ctx, {workers}, {times})"
+    try:
+        got = kata.count_together(race, workers, times)
+    except KataRaised as exc:
+        pytest.fail(teach("raised", call=call, type=exc.type_name, message=exc.message), pytrace=False)
     want = workers * times
-    key = "nothing_counted" if got == 0 else "lost_updates"
-    assert got == want, teach(key, workers=workers, times=times, got=got, want=want, lost=want - got)
+    problem = race_message(teach, race.report(), call=call, what=lambda slot: "counter", got=got, want=want)
+    assert not problem, problem
+    assert got == want, teach("wrong_total", call=call, workers=workers, times=times, got=got, want=want)

@@ -12,6 +12,7 @@
     dojo clean                   leftovers of earlier crashed runs
     dojo verify [--repeat N] [--jobs N] [--start-method M] [KATA ...]   maintainer check
     dojo verify --fixes [--slack S] [KATA ...]   the right and wrong fixes in fixes/
+    dojo verify --mutants [KATA ...]   one lesson line of a solution broken at a time
     dojo completion bash|zsh     shell completion of kata names
     dojo grade SUBMISSION --out DIR [--format F ...]     grade against the sealed kit
     dojo grade --batch FOLDER --out DIR [--jobs N]      a class: CSV and HTML report
@@ -46,6 +47,10 @@ def main(argv=None) -> int:
     p.add_argument(
         "--fixes", action="store_true",
         help="run the proof corpus fixes/<kata>/: right fixes pass, wrong ones fail where they declare",
+    )
+    p.add_argument(
+        "--mutants", action="store_true",
+        help="break one lesson line of each solution at a time (dojo/mutants.py): the tests must notice",
     )
     p.add_argument(
         "--slack", type=float, default=1.0,
@@ -99,7 +104,7 @@ def main(argv=None) -> int:
 
         return verify(
             root, repeat=args.repeat, jobs=args.jobs, katas=args.katas, start_methods=args.start_method,
-            isolate=args.isolate, fixes=args.fixes, slack=args.slack,
+            isolate=args.isolate, fixes=args.fixes, slack=args.slack, mutants=args.mutants,
         )
     if args.command == "clean":
         from dojo.doctor import clean

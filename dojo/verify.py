@@ -129,7 +129,7 @@ def _tail(text: str, n: int = 300) -> str:
 
 def verify(
     root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, start_methods=None, console=None,
-    isolate: bool = False, fixes: bool = False, slack: float = 1.0,
+    isolate: bool = False, fixes: bool = False, slack: float = 1.0, mutants: bool = False,
 ) -> int:
     from rich.console import Console
 
@@ -154,12 +154,16 @@ def verify(
     fd, tree_ledger = tempfile.mkstemp(prefix="dojo-verify-ledger-")
     os.close(fd)
     try:
-        return _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack)
+        return _verify(
+            root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants
+        )
     finally:
         os.unlink(tree_ledger)
 
 
-def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack) -> int:
+def _verify(
+    root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants
+) -> int:
     problems = structure_problems(m)
     # --isolate: every kata call in a grading host, as `dojo grade` runs them; the
     # outcomes must be the same as in practice mode. Every run's resource tracker also
@@ -170,7 +174,12 @@ def _verify(root, m, selected, repeat, jobs, start_methods, console, isolate, tr
         tracker.TREE_LEDGER: tracker.tree_ledgers_with(tree_ledger),
         **({"DOJO_ISOLATE": "1"} if isolate else {}),
     }
-    if fixes:
+    if mutants:
+        from dojo.mutants import verify_mutants
+
+        problems += verify_mutants(root, m, selected, jobs=jobs, start_methods=start_methods, console=console, env=env)
+        what = f"every mutant of {len(selected)} solutions is killed or listed as equivalent"
+    elif fixes:
         from dojo import fixes as corpus
 
         problems += corpus.verify_fixes(

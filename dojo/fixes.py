@@ -222,15 +222,40 @@ def _short(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def verify_fixes(root, m, selected, *, repeat, jobs, start_methods, console, env, slack: float = 1.0) -> list[str]:
-    """Run every fix of the selected katas; print a table; return the problems."""
+def sampled(corpus: dict, sample: int | None, seed: str) -> dict:
+    """``sample`` fixes per kata (at least one right and one wrong), chosen by ``seed``:
+    CI runs a different slice of the corpus every day; ``--sample 0`` runs them all."""
+    if not sample:
+        return corpus
+    import random
+
+    picked = {}
+    for kata, fixes in corpus.items():
+        rng = random.Random(f"{seed}:{kata}")
+        right = [f for f in fixes if f.kind == "right"]
+        wrong = [f for f in fixes if f.kind == "wrong"]
+        chosen = rng.sample(right, min(1, len(right))) + rng.sample(wrong, min(1, len(wrong)))
+        rest = [f for f in fixes if f not in chosen]
+        chosen += rng.sample(rest, max(0, min(sample - len(chosen), len(rest))))
+        picked[kata] = [f for f in fixes if f in chosen]
+    return picked
+
+
+def verify_fixes(
+    root, m, selected, *, repeat, jobs, start_methods, console, env, slack: float = 1.0, sample: int | None = None,
+    seed: str = "",
+) -> list[str]:
+    """Run every fix of the selected katas (or a sample); print a table; return the problems."""
     from rich.progress import Progress
     from rich.table import Table
 
-    corpus = discover(root, selected)
+    whole = discover(root, selected)
     problems = []
     for kata in selected:
-        problems += corpus_problems(kata, corpus[kata.name])
+        problems += corpus_problems(kata, whole[kata.name])
+    corpus = sampled(whole, sample, seed)
+    if sample:
+        console.print(f"dojo verify --fixes: a sample of {sample} fix(es) per kata, seed {seed!r}")
     tasks = [(kata, None) for kata in selected for _ in range(repeat)]  # None: the reference
     tasks += [(kata, fix) for kata in selected for fix in corpus[kata.name] if not fix.problems for _ in range(repeat)]
     results = defaultdict(list)

@@ -130,6 +130,7 @@ def _tail(text: str, n: int = 300) -> str:
 def verify(
     root: Path, *, repeat: int = 1, jobs: int | None = None, katas=None, start_methods=None, console=None,
     isolate: bool = False, fixes: bool = False, slack: float = 1.0, mutants: bool = False,
+    sample: int | None = None, seed: str = "",
 ) -> int:
     from rich.console import Console
 
@@ -155,14 +156,16 @@ def verify(
     os.close(fd)
     try:
         return _verify(
-            root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants
+            root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants,
+            sample, seed,
         )
     finally:
         os.unlink(tree_ledger)
 
 
 def _verify(
-    root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants
+    root, m, selected, repeat, jobs, start_methods, console, isolate, tree_ledger, fixes, slack, mutants,
+    sample=None, seed="",
 ) -> int:
     problems = structure_problems(m)
     # --isolate: every kata call in a grading host, as `dojo grade` runs them; the
@@ -184,7 +187,7 @@ def _verify(
 
         problems += corpus.verify_fixes(
             root, m, selected, repeat=repeat, jobs=jobs, start_methods=start_methods, console=console, env=env,
-            slack=slack,
+            slack=slack, sample=sample, seed=seed,
         )
         what = f"every fix of {len(selected)} katas has the verdict it declares"
     else:

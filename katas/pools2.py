@@ -10,7 +10,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 
 def results_by_input(ctx, task, inputs, workers=4):
-    """Run task(x) for every x in `inputs` in a process pool; return {x: task(x)}."""
+    """Run task(x) for every x in `inputs` in a pool of `workers` processes made from ctx;
+    return {x: task(x)}."""
     results = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as executor:
         futures = [executor.submit(task, x) for x in inputs]

@@ -1,0 +1,21 @@
+# right: all submitted first, then read back in submission order, zipped with the inputs
+# style: list of futures read in submission order
+"""Know which input each finished future belongs to.
+
+as_completed() hands out futures in the order they FINISH, not in the order they were
+submitted: a slow first task comes out last. Pairing the inputs with that stream by
+position files every result under whichever input happens to be next in line, so the
+numbers look right and the labels are wrong. Keep the link from each future to its input.
+"""
+
+from concurrent.futures import ProcessPoolExecutor
+
+
+def results_by_input(ctx, task, inputs, workers=4):
+    """Run task(x) for every x in `inputs` in a process pool; return {x: task(x)}."""
+    results = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as executor:
+        futures = [executor.submit(task, x) for x in inputs]
+        for x, future in zip(inputs, futures):
+            results[x] = future.result()
+    return results

@@ -14,7 +14,8 @@ def tally(numbers, counts):
 
 
 def histogram(ctx, chunks, buckets):
-    """Count every number by n % buckets, one process per chunk; return the counts as a list."""
+    """Count every number by n % buckets, one process per chunk, all side by side; return the
+    counts as a list. Everything shared or started comes from `ctx`."""
     # lock=False: a bare block of ints, no lock taken on every access.
     counts = ctx.Array("i", buckets, lock=False)
     workers = [ctx.Process(target=tally, args=(chunk, counts)) for chunk in chunks]

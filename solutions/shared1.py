@@ -17,7 +17,8 @@ def add_up(counter, times):
 
 
 def count_together(ctx, workers, times):
-    """Start `workers` processes that each add 1 to one shared counter `times` times; return the total."""
+    """Start `workers` processes, side by side, that each add 1 to one shared counter `times`
+    times; return the total. Everything shared or started comes from `ctx`."""
     counter = ctx.Value("i", 0)
     processes = [ctx.Process(target=add_up, args=(counter, times)) for _ in range(workers)]
     for process in processes:

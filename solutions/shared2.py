@@ -18,7 +18,8 @@ def tally(numbers, counts):
 
 
 def histogram(ctx, chunks, buckets):
-    """Count every number by n % buckets, one process per chunk; return the counts as a list."""
+    """Count every number by n % buckets, one process per chunk, all side by side; return the
+    counts as a list. Everything shared or started comes from `ctx`."""
     # lock=True (the default) gives the Array a lock that get_lock() returns; lock=False
     # is only safe when each process writes slots that no other process touches.
     counts = ctx.Array("i", buckets)

@@ -1,0 +1,27 @@
+# wrong: the workers only start; all counting moved to the parent, where nothing can race
+# breaks: counted_in_children
+# caught-on: fork spawn forkserver
+"""Shared counters lose updates.
+
+`counter.value += 1` is three steps: read the shared number, add one, write it back. Two
+processes that read the same number both write number + 1, and one increment is gone.
+Nine processes adding 1 fifty times each once ended at 320 instead of 450; the next run
+may well say 450, which is what makes this bug so hard to see.
+"""
+
+
+def add_up(counter, times):
+    pass
+
+
+def count_together(ctx, workers, times):
+    """Start `workers` processes that each add 1 to one shared counter `times` times; return the total."""
+    counter = ctx.Value("i", 0)
+    processes = [ctx.Process(target=add_up, args=(counter, times)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    for _ in range(workers * times):
+        counter.value += 1
+    return counter.value

@@ -1,0 +1,28 @@
+# wrong: the parent makes one ctx.Lock() per worker (kept in a list), so each worker only excludes itself
+# breaks: whole_step_locked total_exact
+# caught-on: fork spawn forkserver
+"""Shared counters lose updates.
+
+`counter.value += 1` is three steps: read the shared number, add one, write it back. Two
+processes that read the same number both write number + 1, and one increment is gone.
+Nine processes adding 1 fifty times each once ended at 320 instead of 450; the next run
+may well say 450, which is what makes this bug so hard to see.
+"""
+
+
+def add_up(counter, lock, times):
+    for _ in range(times):
+        with lock:
+            counter.value += 1
+
+
+def count_together(ctx, workers, times):
+    """Start `workers` processes that each add 1 to one shared counter `times` times; return the total."""
+    counter = ctx.Value("i", 0)
+    locks = [ctx.Lock() for _ in range(workers)]
+    processes = [ctx.Process(target=add_up, args=(counter, locks[i], times)) for i in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return counter.value

@@ -1,0 +1,30 @@
+# right: a ctx.Semaphore(1) lets one worker at a time through a slot's read-add-write
+# style: ctx.Semaphore(1) as a mutex
+"""An Array is shared slot by slot, and `+= 1` on a slot is still read, add, write.
+
+ctx.Array("i", n) is one block of numbers that every process sees. A process that writes
+only its own slots needs no lock. But when several processes add to the same slot, two of
+them can read the same count, and both write count + 1: one tally is lost. lock=False
+takes away even the lock you would need to make that step whole.
+"""
+
+
+def tally(numbers, counts, gate):
+    for n in numbers:
+        gate.acquire()
+        try:
+            counts[n % len(counts)] += 1
+        finally:
+            gate.release()
+
+
+def histogram(ctx, chunks, buckets):
+    """Count every number by n % buckets, one process per chunk; return the counts as a list."""
+    counts = ctx.Array("i", buckets, lock=False)
+    gate = ctx.Semaphore(1)
+    workers = [ctx.Process(target=tally, args=(chunk, counts, gate)) for chunk in chunks]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return list(counts)

@@ -1,0 +1,29 @@
+# wrong: builds the real context from the start method's name and keeps the unguarded += on shared slots
+# breaks: whole_step_locked counts_exact uses_ctx
+# caught-on: fork spawn forkserver
+"""An Array is shared slot by slot, and `+= 1` on a slot is still read, add, write.
+
+ctx.Array("i", n) is one block of numbers that every process sees. A process that writes
+only its own slots needs no lock. But when several processes add to the same slot, two of
+them can read the same count, and both write count + 1: one tally is lost. lock=False
+takes away even the lock you would need to make that step whole.
+"""
+
+import multiprocessing
+
+
+def tally(numbers, counts):
+    for n in numbers:
+        counts[n % len(counts)] += 1
+
+
+def histogram(ctx, chunks, buckets):
+    """Count every number by n % buckets, one process per chunk; return the counts as a list."""
+    real = multiprocessing.get_context(ctx.get_start_method())
+    counts = real.Array("i", buckets)
+    workers = [real.Process(target=tally, args=(chunk, counts)) for chunk in chunks]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return list(counts)

@@ -1,0 +1,27 @@
+# wrong: keeps the racy workers but returns a tally the parent recomputes itself
+# breaks: counted_in_children whole_step_locked
+# caught-on: fork spawn forkserver
+"""An Array is shared slot by slot, and `+= 1` on a slot is still read, add, write.
+
+ctx.Array("i", n) is one block of numbers that every process sees. A process that writes
+only its own slots needs no lock. But when several processes add to the same slot, two of
+them can read the same count, and both write count + 1: one tally is lost. lock=False
+takes away even the lock you would need to make that step whole.
+"""
+
+
+def tally(numbers, counts):
+    for n in numbers:
+        counts[n % len(counts)] += 1
+
+
+def histogram(ctx, chunks, buckets):
+    """Count every number by n % buckets, one process per chunk; return the counts as a list."""
+    counts = ctx.Array("i", buckets, lock=False)
+    workers = [ctx.Process(target=tally, args=(chunk, counts)) for chunk in chunks]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    # The workers may lose tallies; the parent knows the numbers, so count them here.
+    return [sum(1 for chunk in chunks for n in chunk if n % buckets == b) for b in range(buckets)]

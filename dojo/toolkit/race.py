@@ -57,9 +57,9 @@ from multiprocessing import util as _mputil
 # --- the coordinator's memory layout (one array of doubles) ----------------------------
 
 H_EPOCH, H_DEGRADED, H_PARTS, H_EXPECTED, H_NEXT_SLOT, H_NEXT_PRIM, H_SEQ, H_LOST, H_FALLBACKS, \
-    H_ESCAPES, H_CREATED, H_CHILD_WRITES, H_FALLBACK_WHY, H_TAMPERED, H_STARTED, H_FALLBACK_STARTED, H_OWNER_WRITES, H_POOLS, H_POOLS_CLOSED = range(19)
+    H_ESCAPES, H_CREATED, H_CHILD_WRITES, H_FALLBACK_WHY, H_TAMPERED, H_STARTED, H_FALLBACK_STARTED, H_OWNER_WRITES, H_POOLS, H_POOLS_CLOSED, H_RAISED = range(20)
 HEADER = 24
-assert H_POOLS_CLOSED < HEADER
+assert H_RAISED < HEADER
 
 PARTS = 32  # workers the coordinator can follow
 P_PID, P_ACT, P_PRIM, P_SLOT, P_VERSION, P_VALUE, P_SEQ, P_IGNORED, P_WRITES = range(9)
@@ -112,6 +112,7 @@ class Coordinator:
     def __init__(self, ctx, parties: int, fallback: float):
         self._mem = ctx.Array("d", _SIZE, lock=False)
         self._escape = ctx.Array("c", ESCAPE_BYTES, lock=False)
+        self._raised = ctx.Array("c", ESCAPE_BYTES, lock=False)
         self._cond = ctx.Condition(ctx.Lock())
         self._fallback = fallback
         m = self._mem
@@ -124,10 +125,10 @@ class Coordinator:
             m[_S0 + i * S_SIZE + S_WRITER] = -1
 
     def __getstate__(self):
-        return self._mem, self._escape, self._cond, self._fallback
+        return self._mem, self._escape, self._raised, self._cond, self._fallback
 
     def __setstate__(self, state):
-        self._mem, self._escape, self._cond, self._fallback = state
+        self._mem, self._escape, self._raised, self._cond, self._fallback = state
 
     # -- bookkeeping helpers, all called with self._cond held ------------------------
 
@@ -391,6 +392,14 @@ class Coordinator:
         with self._cond:
             self._mem[H_CREATED] += 1
 
+    def raised(self, what: str) -> None:
+        """A worker's target raised: the first one is kept for the message."""
+        with self._cond:
+            self._mem[H_RAISED] += 1
+            if self._mem[H_RAISED] == 1:
+                data = what.encode("utf-8", "replace")[: ESCAPE_BYTES - 1]
+                self._raised[: len(data)] = data
+
     def escaped(self, what: str) -> None:
         with self._cond:
             self._mem[H_ESCAPES] += 1
@@ -427,6 +436,7 @@ class Coordinator:
                 })
             why = int(m[H_FALLBACK_WHY])
             escape = bytes(self._escape[:]).split(b"\0", 1)[0].decode("utf-8", "replace")
+            raised = bytes(self._raised[:]).split(b"\0", 1)[0].decode("utf-8", "replace")
             return {
                 "parties": int(m[H_EXPECTED]),
                 "started": int(m[H_STARTED]),
@@ -437,6 +447,8 @@ class Coordinator:
                 "fallback": {FALLBACK_NOT_STARTED: "not_side_by_side", FALLBACK_STUCK: "stuck"}.get(why, ""),
                 "escapes": int(m[H_ESCAPES]),
                 "escape": escape,
+                "workers_raised": int(m[H_RAISED]),
+                "raised": raised,
                 "created": int(m[H_CREATED]),
                 "workers_seen": parts,
                 "child_writes": int(m[H_CHILD_WRITES]),
@@ -457,9 +469,12 @@ def race_message(teach, report: dict, *, call: str, what, got, want) -> str:
     context, writes that waited in vain, memory written around the wrappers, and how
     many worker processes ctx started."""
     common = {"call": call, "got": got, "want": want, "parties": report["parties"]}
+    if report["workers_raised"]:
+        return teach("race_worker_raised", count=report["workers_raised"], raised=report["raised"], **common)
     if report["lost_updates"]:
-        return teach("race_lost", lost=report["lost_updates"], timeline=_timeline(teach, report["lost"][0], what),
-                     **common)
+        # The right answer in spite of lost updates cannot be what the workers counted.
+        key = "race_lost_but_right" if got == want else "race_lost"
+        return teach(key, lost=report["lost_updates"], timeline=_timeline(teach, report["lost"][0], what), **common)
     if report["escapes"]:
         return teach("race_escape", escape=report["escape"], **common)
     if report["fallback"] == "stuck":
@@ -1039,6 +1054,10 @@ class _RaceProcess:
             race[0].gate()
         try:
             super().run()
+        except BaseException as exc:
+            if race is not None and not isinstance(exc, SystemExit):
+                race[0].raised(f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             if race is not None:
                 race[0].done(os.getpid())  # its work is over, whatever comes next

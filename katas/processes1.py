@@ -1,9 +1,10 @@
 """Name your processes.
 
-Unless you name it, a process is called "Process-7", and the number only counts how many
-processes this program started before it. Give each process a name that says what it
-works on (`Process(name=...)`): the child reads it with `current_process().name`, and a
-log line or a result can then be traced back to its piece of work.
+Unless you name it, a process is called something like "SpawnProcess-7", and the number
+only counts how many processes this program started before it. Give each process a name
+that says what it works on (`Process(name=...)`): the child reads it with
+`current_process().name`, and a log line or a result can then be traced back to its
+piece of work.
 """
 
 from multiprocessing import current_process

@@ -16,7 +16,8 @@ def introduce(results):
 
 
 def family(ctx, n):
-    """Start n children that introduce themselves.
+    """Start n children that introduce themselves: each reports, from inside itself, its
+    own ID and the ID of the process that started it.
 
     Return {"pid": this process's ID, "children": [{"pid": ..., "parent": ...}, ...]},
     the children sorted by their ID.

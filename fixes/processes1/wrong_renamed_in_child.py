@@ -1,0 +1,25 @@
+# wrong: each child renames itself with current_process().name = ...; the Process was not named when created
+# breaks: name_read_in_child
+# caught-on: fork spawn forkserver
+"""Name your processes."""
+
+from multiprocessing import current_process
+
+
+def square(n, results):
+    current_process().name = f"square-{n}"
+    results.put((current_process().name, n * n))
+
+
+def squares_by_name(ctx, numbers):
+    """Square every number in its own process, named "square-<n>"; return {name: square}."""
+    results = ctx.Queue()
+    workers = []
+    for n in numbers:
+        workers.append(ctx.Process(target=square, args=(n, results)))
+    for worker in workers:
+        worker.start()
+    by_name = dict(results.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    return by_name

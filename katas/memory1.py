@@ -25,7 +25,7 @@ def squares_in_threads(numbers):
 
 
 def squares_in_processes(ctx, numbers):
-    """Square every number in its own process; return the squares, sorted."""
+    """Square every number in a child process started through ctx; return the squares, sorted."""
     results = []
     workers = [ctx.Process(target=square_into, args=(results, n)) for n in numbers]
     for worker in workers:

@@ -31,7 +31,7 @@ def squares_in_threads(numbers):
 
 
 def squares_in_processes(ctx, numbers):
-    """Square every number in its own process; return the squares, sorted."""
+    """Square every number in a child process started through ctx; return the squares, sorted."""
     queue = ctx.Queue()
     workers = [ctx.Process(target=square_onto, args=(queue, n)) for n in numbers]
     for worker in workers:

@@ -1,9 +1,9 @@
 """Split the work, then gather every piece.
 
-Parallel work is cut into parts, each part runs in its own process, and the parts'
-results are put back together at the end. The cut has to be exact: when the numbers do
-not divide evenly among the parts, a slice size rounded down leaves the remainder out,
-and nothing complains, because every process finished without an error.
+Parallel work is cut into parts, the parts run side by side, each in its own process,
+and their results are put back together in order at the end. The cut has to be exact:
+when the numbers do not divide evenly among the parts, a slice size rounded down leaves
+the remainder out, and nothing complains, because every process finished without an error.
 """
 
 

@@ -1,0 +1,41 @@
+# right: a ProcessPoolExecutor on ctx squares in its workers; results come back as futures
+# style: ProcessPoolExecutor futures
+"""Processes do not share memory; threads do.
+
+A thread runs inside your process: what it appends to a list, the list you hold shows.
+A child process works on its own copy of the parent's memory (a copy made at fork, or
+rebuilt from pickles under spawn and forkserver): what it appends to a list or a global
+is gone when it exits. Results from a process must come back through a channel.
+"""
+
+import threading
+
+
+def square_into(results, n):
+    results.append(n * n)
+
+
+def squares_in_threads(numbers):
+    """Square every number in its own thread; return the squares, sorted."""
+    results = []
+    threads = [threading.Thread(target=square_into, args=(results, n)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+from concurrent.futures import ProcessPoolExecutor
+
+
+def square(n):
+    return n * n
+
+
+def squares_in_processes(ctx, numbers):
+    """Square every number in its own process; return the squares, sorted."""
+    if not numbers:
+        return []
+    with ProcessPoolExecutor(max_workers=len(numbers), mp_context=ctx) as pool:
+        futures = [pool.submit(square, n) for n in numbers]
+        return sorted(f.result() for f in futures)

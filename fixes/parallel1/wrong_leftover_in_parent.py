@@ -1,0 +1,35 @@
+# wrong: split stays as it was; the parent squares the leftover numbers the slices missed
+# breaks: split_exact in_children
+# caught-on: fork spawn forkserver
+"""Split the work, then gather every piece.
+
+Parallel work is cut into parts, each part runs in its own process, and the parts'
+results are put back together at the end. The cut has to be exact: when the numbers do
+not divide evenly among the parts, a slice size rounded down leaves the remainder out,
+and nothing complains, because every process finished without an error.
+"""
+
+
+def square_part(index, part, results):
+    results.put((index, [n * n for n in part]))
+
+
+def split(items, parts):
+    """Cut `items` into `parts` consecutive slices that hold every item exactly once."""
+    size = len(items) // parts
+    return [items[i * size:(i + 1) * size] for i in range(parts)]
+
+
+def squares_in_parts(ctx, numbers, parts):
+    """Square `numbers` in `parts` processes, one slice each; return the squares in input order."""
+    chunks = split(numbers, parts)
+    results = ctx.Queue()
+    workers = [ctx.Process(target=square_part, args=(i, chunk, results)) for i, chunk in enumerate(chunks)]
+    for worker in workers:
+        worker.start()
+    by_index = dict(results.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    merged = [square for index in sorted(by_index) for square in by_index[index]]
+    leftover = numbers[len(merged):]
+    return merged + [n * n for n in leftover]

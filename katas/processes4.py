@@ -17,7 +17,10 @@ def run_job(job, done):
 
 
 def failed_jobs(ctx, jobs):
-    """Run every job in its own process; return the jobs whose process failed, sorted."""
+    """Run every job in its own process; return the jobs whose process failed, sorted.
+
+    A job failed when its process ended with any exit code but 0.
+    """
     done = ctx.Queue()
     workers = {job: ctx.Process(target=run_job, args=(job, done)) for job in jobs}
     for worker in workers.values():

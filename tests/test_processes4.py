@@ -1,11 +1,56 @@
+import signal
 import time
 
-from dojo.family import JoinGateContext
+import pytest
 
-# The children of a JoinGateContext end only once their parent waits for them (join): an
-# exit code read from a process nobody joined is None every time, not just when that child
-# happens to be slow. open_all() then lets go whatever the kata did not join and waits
-# until those children have ended, without reaping them.
+from dojo.family import JoinGateContext, Planned
+from dojo.testing import KataRaised
+
+# The children of a JoinGateContext end only once their parent waits for them (join(),
+# a sentinel, is_alive()): an exit code read from a process nobody joined is None every
+# time, not just when that child happens to be slow. open_all() then lets go whatever the
+# kata did not wait for (ctx.let_go counts them) without reaping it. Some jobs are Planned
+# ints: run in a child, they end it the way the test chose (sys.exit(3), exit code 2 or
+# SIGKILL after the child has reported in); run in the process that called failed_jobs(),
+# they raise RanInParent.
+
+
+def call_failed_jobs(kata, mp_context, jobs):
+    """Run failed_jobs() under a JoinGateContext; return (ctx, result, KataRaised or None)."""
+    ctx = JoinGateContext(mp_context)
+    try:
+        return ctx, kata.failed_jobs(ctx, jobs), None
+    except KataRaised as exc:
+        return ctx, None, exc
+    finally:
+        ctx.open_all()
+
+
+def check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach):
+    """What every test needs first: no exception, one process per job started via ctx, and
+    every one of them waited for (otherwise its exit code cannot be known)."""
+    if raised is not None and raised.type_name == "RanInParent":
+        pytest.fail(teach("job_in_parent", jobs=jobs, detail=raised.message))
+    if raised is not None:
+        pytest.fail(teach("kata_raised", jobs=jobs, error=f"{raised.type_name}: {raised.message}"))
+    if ctx.started != len(jobs):
+        pytest.fail(teach("processes_started", jobs=jobs, started=ctx.started, made=ctx.made, count=len(jobs)))
+    if ctx.let_go:
+        pytest.fail(teach("not_joined", jobs=jobs, let_go=ctx.let_go, started=ctx.started))
+
+
+def check_answer(got, jobs, codes, teach, missed):
+    """The jobs whose exit code is not 0, sorted, each once. Too many and too few are
+    taught differently: the first reports successes, the second misses failures."""
+    want = sorted(job for job, code in zip(jobs, codes) if code != 0)
+    endings = ", ".join(f"{job} → {code}" for job, code in zip(jobs, codes))
+    items = got if isinstance(got, list) else []
+    extra = [job for job in items if job not in want]
+    if extra:
+        pytest.fail(teach("success_reported_as_failure", jobs=jobs, got=got, want=want, extra=extra, endings=endings))
+    if not isinstance(got, list) or sorted(set(got)) != want:
+        pytest.fail(teach(missed, jobs=jobs, got=got, want=want, endings=endings))
+    assert got == want, teach("not_sorted", jobs=jobs, got=got, want=want)
 
 
 def still_running(host, seconds=5.0):
@@ -24,26 +69,54 @@ def still_running(host, seconds=5.0):
         time.sleep(0.005)
 
 
+@pytest.mark.clause("raised_is_failure", "zero_is_success", "all_reaped", "own_process")
 def test_a_job_whose_process_raised_is_reported_as_failed(kata, mp_context, teach):
     jobs = [4, -1, 9]
-    ctx = JoinGateContext(mp_context)
-    try:
-        got = kata.failed_jobs(ctx, jobs)
-    finally:
-        ctx.open_all()
-    want = [-1]
-    assert got == want, teach("failure_missed", jobs=jobs, got=got, want=want)
+    ctx, got, raised = call_failed_jobs(kata, mp_context, jobs)
+    check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach)
+    check_answer(got, jobs, [0, 1, 0], teach, "failure_missed")
 
 
-def test_no_child_is_left_a_zombie(kata, mp_context, teach, host):
+@pytest.mark.clause("any_nonzero_is_failure", "zero_is_success", "exit_code_decides", "all_reaped", "own_process")
+def test_every_non_zero_exit_code_is_a_failure(kata, mp_context, teach):
+    # -1 raises ValueError (exit code 1); 7 calls sys.exit(3); 11 and 13 succeed and
+    # report in, then 11's process is killed by SIGKILL and 13's ends with exit code 2.
+    jobs = [
+        Planned(-1),
+        Planned(4),
+        Planned(7, exit_now=3),
+        Planned(11, signal_after=signal.SIGKILL),
+        Planned(13, exit_after=2),
+    ]
+    codes = [1, 0, 3, -signal.SIGKILL, 2]
+    ctx, got, raised = call_failed_jobs(kata, mp_context, jobs)
+    check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach)
+    check_answer(got, jobs, codes, teach, "nonzero_missed")
+
+
+@pytest.mark.clause("zero_is_success", "exit_code_decides", "all_reaped", "own_process")
+def test_a_job_whose_process_ended_with_exit_code_0_is_not_a_failure(kata, mp_context, teach):
+    # 2 calls sys.exit(0): its process ends with exit code 0, a success like the others.
+    jobs = [Planned(1), Planned(2, exit_now=0), Planned(9)]
+    ctx, got, raised = call_failed_jobs(kata, mp_context, jobs)
+    check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach)
+    check_answer(got, jobs, [0, 0, 0], teach, "failure_missed")
+
+
+@pytest.mark.clause("sorted_once", "raised_is_failure", "zero_is_success", "all_reaped", "own_process")
+def test_the_failed_jobs_come_back_sorted(kata, mp_context, teach):
+    jobs = [1, -4, -1, -9]
+    ctx, got, raised = call_failed_jobs(kata, mp_context, jobs)
+    check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach)
+    check_answer(got, jobs, [0, 1, 1, 1], teach, "failure_missed")
+
+
+@pytest.mark.clause("all_reaped", "own_process")
+def test_no_child_is_left_running_or_a_zombie(kata, mp_context, teach, host):
     jobs = [1, 2]
-    ctx = JoinGateContext(mp_context)
-    try:
-        got = kata.failed_jobs(ctx, jobs)
-    finally:
-        ctx.open_all()
+    ctx, got, raised = call_failed_jobs(kata, mp_context, jobs)
+    check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach)
     running = still_running(host)
     assert running == [], teach("children_running", jobs=jobs, running=running)
     zombies = host.zombies()
     assert zombies == [], teach("zombies_left", jobs=jobs, zombies=zombies, count=len(zombies))
-    assert got == [], teach("success_reported_as_failure", jobs=jobs, got=got)

@@ -1,0 +1,28 @@
+# wrong: joins each child right after starting it, so the children run one after another
+# breaks: overlap
+# caught-on: fork spawn forkserver
+"""Start every process, then join every process.
+
+start() only launches a child; join() waits until it has ended. Until a process has been
+joined you cannot know how it ended: it may still be running, and its exitcode is None.
+Start all the children first, so that they run side by side, then join each one of them.
+"""
+
+
+def square(n, results):
+    results.put((n, n * n))
+
+
+def squares(ctx, numbers):
+    results = ctx.Queue()
+    workers = []
+    for n in numbers:
+        worker = ctx.Process(target=square, args=(n, results))
+        worker.start()
+        worker.join()
+        workers.append(worker)
+    by_number = dict(results.get() for _ in workers)
+    return {
+        "squares": [by_number[n] for n in numbers],
+        "exitcodes": [worker.exitcode for worker in workers],
+    }

@@ -533,7 +533,30 @@ def _plain(number: float):
 # --- tracked primitives ----------------------------------------------------------------
 
 
-class TrackedLock:
+class _Wrapper:
+    """What every wrapper shares: ``_dojo`` holds the real object first; every other
+    attribute is the real object's. Dunders and ``_dojo`` itself are not looked up there,
+    so that unpickling (which asks for ``__setstate__`` before ``_dojo`` exists) does not
+    recurse."""
+
+    _dojo: tuple
+
+    def __getattr__(self, name):
+        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)
+        return getattr(self._dojo[0], name)
+
+
+class _Lockish(_Wrapper):
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class TrackedLock(_Lockish):
     """A lock, RLock or semaphore (or a Manager's proxy of one) whose holder the
     coordinator knows. Everything else is the real object's."""
 
@@ -556,23 +579,12 @@ class TrackedLock:
         coordinator.releasing(prim)
         real.release()
 
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-    def __getattr__(self, name):
-        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        return getattr(self._dojo[0], name)
 
     def __repr__(self):
         return f"<TrackedLock {self._dojo[0]!r}>"
 
 
-class QuietLock:
+class QuietLock(_Lockish):
     """A lock or semaphore that multiprocessing itself made through the RaceContext (inside
     a Queue, a Pool, an Event...). A worker waiting on it, or holding it while it waits for
     data, is idle: it cannot touch a shared counter until somebody else acts."""
@@ -600,23 +612,34 @@ class QuietLock:
         if self._watched():
             coordinator.running()
 
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-    def __getattr__(self, name):
-        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        return getattr(self._dojo[0], name)
 
 
 # --- shared values ---------------------------------------------------------------------
 
 
-class RaceValue:
+class _SharedMemory(_Wrapper):
+    """RaceValue and RaceArray: their lock is tracked, get_obj() hands out the wrapper
+    again, and ``with obj:`` holds the tracked lock."""
+
+    def get_lock(self):
+        real, coordinator, _, owner, prim = self._dojo
+        # A raw one (lock=False, RawValue, RawArray) has no get_lock(): AttributeError, as for real.
+        return TrackedLock(real.get_lock(), coordinator, prim, owner)
+
+    def get_obj(self):
+        if not hasattr(self._dojo[0], "get_obj"):
+            raise AttributeError("get_obj")
+        return self  # the wrapper again: going around it would go around the test
+
+    def __enter__(self):
+        self.get_lock().acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.get_lock().release()
+
+
+class RaceValue(_SharedMemory):
     """A ``ctx.Value`` (or ``RawValue``) whose reads and writes the coordinator sees."""
 
     def __init__(self, real, coordinator: Coordinator, lock_prim: int):
@@ -640,31 +663,11 @@ class RaceValue:
         raw = _raw(real)
         coordinator.write(slot, owner, new, lambda v: setattr(raw, "value", v))
 
-    def get_lock(self):
-        real, coordinator, _, owner, prim = self._dojo
-        # A raw value (lock=False, RawValue) has no get_lock(): AttributeError, as for real.
-        return TrackedLock(real.get_lock(), coordinator, prim, owner)
-
-    def get_obj(self):
-        if not hasattr(self._dojo[0], "get_obj"):
-            raise AttributeError("get_obj")
-        return self  # the wrapper again: going around it would go around the test
-
-    def __enter__(self):
-        self._lock_for_with().acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self._lock_for_with().release()
-
-    def _lock_for_with(self):
-        return self.get_lock()
-
     def __repr__(self):
         return f"<RaceValue {self._dojo[0]!r}>"
 
 
-class RaceArray:
+class RaceArray(_SharedMemory):
     """A ``ctx.Array`` (or ``RawArray``) whose element reads and writes the coordinator
     sees. ``a[i]`` is one read or write; slices read or write every element."""
 
@@ -710,22 +713,6 @@ class RaceArray:
 
     def __iter__(self):
         return iter(self[:])
-
-    def get_lock(self):
-        real, coordinator, _, owner, prim = self._dojo
-        return TrackedLock(real.get_lock(), coordinator, prim, owner)
-
-    def get_obj(self):
-        if not hasattr(self._dojo[0], "get_obj"):
-            raise AttributeError("get_obj")
-        return self
-
-    def __enter__(self):
-        self.get_lock().acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.get_lock().release()
 
     def __repr__(self):
         return f"<RaceArray {self._dojo[0]!r}>"
@@ -779,7 +766,7 @@ class RaceManagerValue:
         self.value = new
 
 
-class RaceManagerList:
+class RaceManagerList(_Wrapper):
     """``manager.list(...)``: a proxy whose item reads and writes (``l[i]``, ``l[i] = v``,
     so ``l[i] += 1`` too) the coordinator sees, for the items it had when it was made.
     Everything else (append, len, slices...) is the proxy's own."""
@@ -826,16 +813,11 @@ class RaceManagerList:
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
 
-    def __getattr__(self, name):
-        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        return getattr(self._dojo[0], name)
-
     def __repr__(self):
         return repr(self._dojo[0])
 
 
-class RaceManager:
+class RaceManager(_Wrapper):
     """``race.Manager()``: the real context's manager, whose locks are tracked and whose
     ``Value`` is a race slot. Lists, dicts and the rest are the manager's own."""
 
@@ -873,16 +855,12 @@ class RaceManager:
     def __exit__(self, *exc):
         self._dojo[0].shutdown()
 
-    def __getattr__(self, name):
-        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        return getattr(self._dojo[0], name)
 
 
 # --- the context -----------------------------------------------------------------------
 
 
-class RaceContext:
+class RaceContext(_Wrapper):
     """A multiprocessing context for race tests. Everything it hands out comes from it:
     values, arrays, locks, semaphores, conditions, managers, queues, pools, processes and
     ``get_context()``. Pass it where a kata takes ``ctx``; read ``report()`` afterwards."""
@@ -1004,20 +982,11 @@ class RaceContext:
     def set_start_method(self, *args, **kwargs):
         raise RuntimeError("a kata never sets the start method: use the ctx it was given")
 
-    @property
-    def coordinator(self) -> Coordinator:
-        return self._dojo[1]
-
     def report(self) -> dict:
         """What the coordinator saw: lost updates (with the timeline of the first ones),
         whether a write had to give up waiting and why, escapes to multiprocessing's own
         context, processes created, writes made by workers."""
         return self._dojo[1].report()
-
-    def __getattr__(self, name):
-        if name == "_dojo" or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        return getattr(self._dojo[0], name)
 
     def __repr__(self):
         return f"<RaceContext {self.get_start_method()}>"

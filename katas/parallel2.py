@@ -26,7 +26,8 @@ def usable_cpus():
 def collatz_on_every_core(ctx, numbers):
     """Count the Collatz steps of `numbers` with one worker per usable CPU.
 
-    Returns {"workers": how many worker processes the pool had, "steps": [...]}.
+    Returns {"workers": how many worker processes the pool had, "steps": the step count
+    of each number, in the order of `numbers`}. The pool is made from `ctx`.
     """
     workers = usable_cpus()
     with ctx.Pool(workers) as pool:

@@ -16,7 +16,8 @@ def square_into(results, n):
 
 
 def squares(ctx, numbers, workers=2):
-    """Square every number, starting no more than `workers` processes in all.
+    """Square every number in worker processes made from `ctx`, starting no more than
+    `workers` processes in all.
 
     Returns the squares in the order of `numbers`.
     """

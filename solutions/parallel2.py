@@ -20,11 +20,9 @@ def collatz_steps(n):
 def usable_cpus():
     """How many CPUs this process is allowed to run on."""
     # The affinity mask is the set of CPUs the scheduler may run this process on; it is
-    # what taskset, cgroup cpusets and batch schedulers narrow. Python 3.13 names it
-    # os.process_cpu_count(); older versions read the mask itself. (Platforms without
-    # affinity, such as macOS, fall back to the machine's count.)
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count()
+    # what taskset, cgroup cpusets and batch schedulers narrow. (Python 3.13's
+    # os.process_cpu_count() gives the same number.) Platforms without an affinity API,
+    # such as macOS, fall back to the machine's count.
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count()
@@ -33,7 +31,8 @@ def usable_cpus():
 def collatz_on_every_core(ctx, numbers):
     """Count the Collatz steps of `numbers` with one worker per usable CPU.
 
-    Returns {"workers": how many worker processes the pool had, "steps": [...]}.
+    Returns {"workers": how many worker processes the pool had, "steps": the step count
+    of each number, in the order of `numbers`}. The pool is made from `ctx`.
     """
     workers = usable_cpus()
     with ctx.Pool(workers) as pool:

@@ -1,0 +1,41 @@
+# right: the mask counted once per call, a Pool of that size, results gathered in order
+# style: apply_async per number
+"""Count the cores you may use, not the cores the machine has.
+
+Parallel work only speeds up when every worker has a core of its own. os.cpu_count()
+counts the machine's CPUs, but a container, a batch job or `taskset` may let this
+process run on fewer of them: a pool sized by the machine then starts more workers than
+there are cores to run them, and they only take turns.
+"""
+
+import os
+
+
+def collatz_steps(n):
+    steps = 0
+    while n != 1:
+        n = n // 2 if n % 2 == 0 else 3 * n + 1
+        steps += 1
+    return steps
+
+
+def usable_cpus():
+    """How many CPUs this process is allowed to run on."""
+    mask = os.sched_getaffinity(0)
+    return len(mask) if mask else 1
+
+
+def collatz_on_every_core(ctx, numbers):
+    """Count the Collatz steps of `numbers` with one worker per usable CPU.
+
+    Returns {"workers": how many worker processes the pool had, "steps": [...]}.
+    """
+    workers = usable_cpus()
+    pool = ctx.Pool(processes=workers)
+    try:
+        pending = [pool.apply_async(collatz_steps, (n,)) for n in numbers]
+        steps = [p.get() for p in pending]
+    finally:
+        pool.close()
+        pool.join()
+    return {"workers": workers, "steps": steps}

@@ -1,0 +1,30 @@
+# wrong: a fresh pool for every batch starts `workers` new processes per batch
+# breaks: at_most_workers reused
+# caught-on: fork spawn forkserver
+"""Reuse worker processes instead of starting one per task.
+
+Starting a process costs far more than a tiny task: about 2 ms under fork and 40 ms
+under spawn, against well under a microsecond for a square. Starting `workers`
+processes at a time keeps the machine from being flooded, but still starts one process
+per number. A pool starts its workers once and hands each of them task after task.
+"""
+
+
+def square(n):
+    return n * n
+
+
+def square_into(results, n):
+    results.put((n, square(n)))
+
+
+def squares(ctx, numbers, workers=2):
+    """Square every number, starting no more than `workers` processes in all.
+
+    Returns the squares in the order of `numbers`.
+    """
+    squared = []
+    for start in range(0, len(numbers), workers):
+        with ctx.Pool(workers) as pool:
+            squared.extend(pool.map(square, numbers[start:start + workers]))
+    return squared

@@ -32,6 +32,10 @@ import time
 import traceback
 
 MAX_RESULT = 16 * 1024 * 1024  # bytes of JSON a host may send back
+# The CPUs the judge could use before any test narrowed them (parallel2 does): while a host
+# runs the kata, the judge goes back to these, so that the host's parent looks like a
+# learner's shell, not like a copy of the narrowed test.
+JUDGE_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 CLOSE_GRACE = 1.0  # seconds a host gets to end once told to
 
 
@@ -124,6 +128,32 @@ def _relative(filename: str, root) -> str:
     return ""
 
 
+def _default_method():
+    import multiprocessing
+
+    return multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_start_method()
+
+
+class _judge_cpus_widened:
+    """While a host works, give the judge back the CPUs it started with (if a test had
+    narrowed them), then narrow it again."""
+
+    def __init__(self, narrowed):
+        self.narrowed = narrowed
+        self.widen = bool(narrowed and JUDGE_CPUS and narrowed != JUDGE_CPUS)
+
+    def __enter__(self):
+        if self.widen:
+            try:
+                os.sched_setaffinity(0, JUDGE_CPUS)
+            except OSError:  # the CPUs were taken away from us meanwhile: leave it be
+                self.widen = False
+
+    def __exit__(self, *exc):
+        if self.widen:
+            os.sched_setaffinity(0, self.narrowed)
+
+
 # --- the host ------------------------------------------------------------------------------
 
 
@@ -133,6 +163,14 @@ def serve(conn, spec: dict) -> None:
         # a forkserver host is forked by a server started earlier: give it the CPUs the
         # test allows now (parallel2 narrows them), as a child of the test would have
         os.sched_setaffinity(0, spec["affinity"])
+    if spec.get("default_method"):
+        # A spawn or forkserver child starts with its own method as multiprocessing's
+        # default. Give the host the judge's default instead, so that kata code which
+        # ignores ctx (`ProcessPoolExecutor()` without mp_context) gets the same wrong
+        # context it would get in practice mode, and fails the same way.
+        import multiprocessing
+
+        multiprocessing.set_start_method(spec["default_method"], force=True)
     stacks = open(spec["stackfile"], "w")  # noqa: SIM115 - lives as long as the host
     # after opening the stack file, so that its descriptor cannot take a closed number
     for fd in spec.get("private_fds", ()):  # under fork: the judge's results file, ...
@@ -264,11 +302,13 @@ class Hosts:
             "limits": self.limits,
             "slot": self.slot,
             "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "default_method": _default_method(),
             "private_fds": self.private_fds if self.ctx.get_start_method() == "fork" else [],
         }
-        host = Host(self.ctx, spec)
+        host = Host(self.ctx, spec)  # started: a fork or spawn host has the narrowed CPUs already
         self.live.append(host)
-        reply = host.answer()
+        with _judge_cpus_widened(spec["affinity"]):
+            reply = host.answer()
         self.applied = reply.get("applied") or self.applied
         if "ok" in reply:
             try:

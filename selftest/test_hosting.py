@@ -105,3 +105,40 @@ def test_a_fork_host_cannot_write_to_the_judges_results_file(tmp_path):
         os.close(fd)
     assert got == "OSError", f"the host wrote to the judge's results file descriptor: {got!r}"
     assert results.read_text() == "", "the judge's results file holds a line a host wrote"
+
+
+def _probe_kata(tmp_path, source):
+    (tmp_path / "katas").mkdir()
+    (tmp_path / "katas" / "__init__.py").write_text("")
+    (tmp_path / "katas" / "probe.py").write_text(source)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "fork"])
+def test_a_host_defaults_to_the_judges_start_method_not_its_own(method, tmp_path):
+    # A spawn child starts with spawn as multiprocessing's default; kata code that
+    # ignores ctx must get the judge's default in a host, as it does in practice mode.
+    root = _probe_kata(tmp_path, "import multiprocessing\n\ndef default():\n    return multiprocessing.get_start_method()\n")
+    hosts = hosting.Hosts(multiprocessing.get_context(method), root, "katas", "probe")
+    try:
+        assert hosts.call("default", (), {}) == multiprocessing.get_start_method()
+    finally:
+        hosts.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one CPU")
+def test_while_a_host_runs_a_narrowed_test_its_parent_has_the_judges_cpus_again(tmp_path):
+    root = _probe_kata(
+        tmp_path,
+        "import os\n\ndef masks():\n    return sorted(os.sched_getaffinity(0)), sorted(os.sched_getaffinity(os.getppid()))\n",
+    )
+    full = sorted(os.sched_getaffinity(0))
+    hosts = hosting.Hosts(multiprocessing.get_context("spawn"), root, "katas", "probe")
+    os.sched_setaffinity(0, {full[-1]})
+    try:
+        own, parent = hosts.call("masks", (), {})
+        assert own == [full[-1]] and parent == full
+        assert sorted(os.sched_getaffinity(0)) == [full[-1]], "the judge is narrowed again afterwards"
+    finally:
+        os.sched_setaffinity(0, full)
+        hosts.close()

@@ -12,9 +12,23 @@
              │                           the Barrier breaks and every /slow answers at once
              ├─ server.url("/hang")      reads the request and never answers; after `hold`
              │                           seconds it closes the connection, so code without
-             │                           a timeout costs `hold` seconds, not a test timeout
+             │                           a timeout costs `hold` seconds, not a test timeout.
+             │                           It watches the connection meanwhile: whether the
+             │                           client closed it first ("client_closed") or the
+             │                           server gave up ("expired"), and when
+             ├─ server.url("/close")     reads the request and closes the connection with
+             │                           no answer (the client sees RemoteDisconnected)
+             ├─ server.url("/status/503") answers with that status and an empty page
+             ├─ server.url("/order/<rank>/<size>")  a body of <size> bytes, but only once
+             │                           the client has closed the connection on which it
+             │                           got /order/<rank - 1>/... (rank 0 at once; after
+             │                           `hold` seconds anyway): the answers reach the
+             │                           client in rank order, whatever order it asked in
              ├─ server.stats()           {"slow_requests": n, "max_in_flight": m,
-             │                            "clients": [pid, ...]}
+             │                            "clients": [pid, ...], "requests": {path: n},
+             │                            "hangs": [{"outcome", "at"}, ...]}
+             │                           (stats(settle=s) first waits up to s seconds for
+             │                           every /hang to end one way or the other)
              └─ serve(clients=True): for every /page and /slow request, the PID of each
                                      process holding the client's end of the connection,
                                      read from /proc while the client waits for its answer
@@ -33,10 +47,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,8 +68,9 @@ class Server:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def stats(self) -> dict:
-        with urllib.request.urlopen(self.url("/stats"), timeout=5) as response:
+    def stats(self, settle: float = 0.0) -> dict:
+        url = self.url(f"/stats?settle={settle}" if settle else "/stats")
+        with urllib.request.urlopen(url, timeout=5 + settle) as response:
             return json.loads(response.read())
 
 
@@ -94,7 +111,9 @@ class Handler(BaseHTTPRequestHandler):
     server: "DojoHTTPServer"
 
     def do_GET(self):
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
+        if path != "/stats":
+            self.server.count(path)
         if self.server.track_clients and path.startswith(("/page/", "/slow/")):
             self.server.record_client(self.client_address)
         if path.startswith("/page/") and path[len("/page/"):].isdigit():
@@ -105,10 +124,24 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/hang":
             # Never answer; the server-side deadline keeps code without a timeout from
             # waiting forever (it then sees the connection closed with no response).
-            self.server.stopping.wait(self.server.hold)
+            self.server.hang(self.connection)
             self.close_connection = True
+        elif path == "/close":
+            self.close_connection = True  # the request was read whole: the client gets a FIN
+        elif path.startswith("/status/") and path[len("/status/"):].isdigit():
+            self.send_response(int(path[len("/status/"):]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path.startswith("/order/") and _ranked(path):
+            rank, size = _ranked(path)
+            self.server.wait_for_rank(rank)
+            self._send(200, b"o" * size)
+            self.wfile.flush()
+            self.server.wait_closed(self.connection)  # the client read it and hung up
+            self.server.rank_done(rank)
         elif path == "/stats":
-            self._send(200, json.dumps(self.server.stats()).encode(), "application/json")
+            settle = float(query.partition("settle=")[2] or 0) if "settle=" in query else 0.0
+            self._send(200, json.dumps(self.server.stats(settle)).encode(), "application/json")
         else:
             self.send_error(404)
 
@@ -121,6 +154,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # quiet: the test's output is the learner's
         pass
+
+
+def _ranked(path):
+    """/order/<rank>/<size> -> (rank, size), or None."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+        return int(parts[2]), int(parts[3])
+    return None
 
 
 class DojoHTTPServer(ThreadingHTTPServer):
@@ -140,6 +181,60 @@ class DojoHTTPServer(ThreadingHTTPServer):
         self.slow_requests = 0
         self.track_clients = track_clients
         self.clients = []
+        self.requests = {}
+        self.hangs = []  # [{"outcome": "open" | "client_closed" | "expired", "at": monotonic}]
+        self.changed = threading.Condition(self.lock)
+        self.ranks_done = set()
+
+    def count(self, path):
+        with self.lock:
+            self.requests[path] = self.requests.get(path, 0) + 1
+
+    def hang(self, conn):
+        """Hold a /hang connection, never answering, until the client closes it or `hold`
+        seconds pass; note which came first, and when."""
+        record = {"outcome": "open", "at": None}
+        with self.lock:
+            self.hangs.append(record)
+        deadline = time.monotonic() + self.hold
+        outcome = "expired"
+        while not self.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            readable = select.select([conn], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+            if not readable:
+                break
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                outcome = "client_closed"
+                break
+        with self.changed:
+            record.update(outcome=outcome, at=time.monotonic())
+            self.changed.notify_all()
+
+    def wait_closed(self, conn):
+        """Wait (at most `hold` seconds) until the client closes `conn`."""
+        deadline = time.monotonic() + self.hold
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not select.select([conn], [], [], remaining)[0]:
+                return
+            try:
+                if not conn.recv(4096):
+                    return
+            except OSError:
+                return
+
+    def wait_for_rank(self, rank):
+        """Hold /order/<rank> until /order/<rank - 1> is done (at most `hold` seconds)."""
+        with self.changed:
+            self.changed.wait_for(lambda: rank == 0 or rank - 1 in self.ranks_done, timeout=self.hold)
+
+    def rank_done(self, rank):
+        with self.changed:
+            self.ranks_done.add(rank)
+            self.changed.notify_all()
 
     def record_client(self, address):
         pids = client_pids(address[1], self.server_address[1])
@@ -160,10 +255,13 @@ class DojoHTTPServer(ThreadingHTTPServer):
             with self.lock:
                 self.in_flight -= 1
 
-    def stats(self) -> dict:
-        with self.lock:
+    def stats(self, settle: float = 0.0) -> dict:
+        with self.changed:
+            if settle:
+                self.changed.wait_for(lambda: all(h["outcome"] != "open" for h in self.hangs), timeout=settle)
             return {"slow_requests": self.slow_requests, "max_in_flight": self.max_in_flight,
-                    "clients": list(self.clients)}
+                    "clients": list(self.clients), "requests": dict(self.requests),
+                    "hangs": [dict(h) for h in self.hangs]}
 
 
 def client_pids(client_port: int, server_port: int) -> list:

@@ -18,6 +18,7 @@ def gather(ctx, fn, items, timeout):
     results = {}
     # No `with`: its exit is shutdown(wait=True), which would wait for the stragglers.
     executor = ProcessPoolExecutor(max_workers=4, mp_context=ctx)
+    future_to_item = {}
     try:
         future_to_item = {executor.submit(fn, item): item for item in items}
         try:
@@ -28,9 +29,14 @@ def gather(ctx, fn, items, timeout):
             # from Python 3.11 on. Whatever is not in `results` is reported below.
             pass
     finally:
-        # Leave without waiting: queued tasks are cancelled; a task already running
-        # cannot be stopped (3.14 adds terminate_workers()), so its worker finishes in
-        # the background and the pool's own thread then shuts the workers down.
+        # Leave without waiting. cancel_futures=True cancels what is still queued, but
+        # the pool's thread reads it only when it next wakes up, and forgets it if this
+        # executor has been garbage-collected by then (this function returns at once),
+        # so cancel the futures here too: that takes effect immediately. A task already
+        # running cannot be stopped (3.14 adds terminate_workers()); its worker finishes
+        # in the background and the pool's own thread then shuts the workers down.
+        for future in future_to_item:
+            future.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
     stragglers = [item for item in items if item not in results]
     return {"results": results, "stragglers": stragglers}

@@ -1,0 +1,116 @@
+"""A context whose processes have booted by the time start() returns. Standard library only.
+
+    test:  ctx = BootedContext(mp_context)
+    kata:  ctx.Process(...).start(), ctx.Pool(...), ProcessPoolExecutor(mp_context=ctx)
+             start() launches the child as usual, then waits until the child is about to
+             run its target (its interpreter is up, its modules imported, the arguments
+             unpickled), or has died
+           child: run() says "booted" through a pipe, then runs the target
+    test:  ctx.last_start()   time.monotonic() when the last start() called in the main
+                              thread (the kata's own thread) returned; 0.0 if none
+
+Why: a spawn or forkserver child takes 50 ms to start on an idle machine, and seconds on a
+crowded one. A pool starts its workers while the kata submits its tasks, before the kata
+starts its timeout, so with this context every worker is ready when the timeout starts and
+a task that takes no time finishes within it on any machine. And a test that must know a
+lower bound for when the kata's wait began can use last_start(): a kata submits (and so
+starts its workers) before it waits. Starts made from other threads (a pool replacing a
+worker) are not counted: they may come after the wait began.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from multiprocessing import connection, context
+
+BOOT_PATIENCE = 30.0  # a child that neither boots nor dies in this time is left to itself
+
+
+class _Booted:
+    """Mixed into a context's Process class: start() returns once the child runs."""
+
+    _dojo_ready = None  # the child's end of the "booted" pipe, only while starting
+    _dojo_last = None  # the BootedContext's shared "last start" Value
+
+    def start(self):
+        reader, writer = connection.Pipe(duplex=False)
+        self._dojo_ready = writer
+        try:
+            super().start()
+        finally:
+            self._dojo_ready = None
+            writer.close()
+        try:
+            connection.wait([reader, self.sentinel], timeout=BOOT_PATIENCE)
+        finally:
+            reader.close()
+        if self._dojo_last is not None and threading.current_thread() is threading.main_thread():
+            self._dojo_last.value = time.monotonic()
+
+    def run(self):
+        ready, self._dojo_ready = self._dojo_ready, None
+        if ready is not None:
+            try:
+                ready.send_bytes(b"booted")
+            finally:
+                ready.close()
+        return super().run()
+
+
+# One class per start method, at module level so that a spawn or forkserver child can
+# unpickle its process object by name.
+class BootedForkProcess(_Booted, getattr(context, "ForkProcess", object)):
+    pass
+
+
+class BootedSpawnProcess(_Booted, getattr(context, "SpawnProcess", object)):
+    pass
+
+
+class BootedForkServerProcess(_Booted, getattr(context, "ForkServerProcess", object)):
+    pass
+
+
+_CLASSES = {"fork": BootedForkProcess, "spawn": BootedSpawnProcess, "forkserver": BootedForkServerProcess}
+
+# Class name -> start method, for probes that read type(current_process()).__name__.
+START_METHOD_OF_CLASS = {cls.__name__: method for method, cls in _CLASSES.items()}
+
+
+class BootedContext:
+    """A multiprocessing context whose Process.start() waits until the child runs.
+    Everything else is the real context's."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        # Shared, so that a start made in a grading host (another process) is read here.
+        self._last = ctx.Value("d", 0.0)
+
+    def last_start(self) -> float:
+        return self._last.value
+
+    def Process(self, *args, **kwargs):
+        process = _CLASSES[self._ctx.get_start_method()](*args, **kwargs)
+        process._dojo_last = self._last
+        return process
+
+    def Pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
+        from multiprocessing.pool import Pool
+
+        return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
+
+    def get_start_method(self, allow_none=False):
+        return self._ctx.get_start_method(allow_none)
+
+    def get_context(self, method=None):
+        return self if method is None else self._ctx.get_context(method)
+
+    def __getattr__(self, name):
+        if name == "_ctx" or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)  # keeps it picklable (no recursion before _ctx is set)
+        return getattr(self._ctx, name)
+
+    def __repr__(self):
+        return f"<BootedContext {self._ctx.get_start_method()}>"
+

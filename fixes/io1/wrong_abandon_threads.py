@@ -1,0 +1,49 @@
+# wrong: gives up with as_completed(timeout=) and shutdown(wait=False): it returns in time, but the thread and its connection to the silent server are left hanging
+# breaks: timeout_passed
+# caught-on: fork spawn forkserver
+"""Fetching pages is waiting, not computing: use threads, and never wait forever.
+
+A download spends its time waiting on the network. A pool of processes waits no better
+than a pool of threads, but it costs a process start per worker, and every result and
+every exception has to be pickled back (an HTTPError cannot be). And urlopen without a
+timeout waits for as long as a server keeps the connection open: maybe forever.
+"""
+
+import concurrent.futures
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+
+def load_url(url, timeout=None):
+    with urllib.request.urlopen(url, timeout=timeout) as conn:
+        return conn.read()
+
+
+def page_sizes(ctx, urls, timeout):
+    """Fetch every url at once, giving up on one after `timeout` seconds of silence.
+
+    Return {url: size in bytes, or "HTTP <status>", or the error's type name}.
+    """
+    sizes = {}
+    executor = ThreadPoolExecutor(max_workers=5)
+    try:
+        future_to_url = {executor.submit(load_url, url): url for url in urls}
+        try:
+            for future in as_completed(future_to_url, timeout=timeout):
+                url = future_to_url[future]
+                try:
+                    data = future.result()
+                except urllib.error.HTTPError as exc:
+                    sizes[url] = f"HTTP {exc.code}"
+                    exc.close()
+                except Exception as exc:
+                    sizes[url] = type(exc).__name__
+                else:
+                    sizes[url] = len(data)
+        except concurrent.futures.TimeoutError:
+            for url in urls:
+                sizes.setdefault(url, "TimeoutError")
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    return sizes

@@ -1,0 +1,36 @@
+# wrong: merges the except branches into one: an HTTP error status is recorded as "HTTPError", not as "HTTP <status>"
+# breaks: http_status
+# caught-on: fork spawn forkserver
+"""Fetching pages is waiting, not computing: use threads, and never wait forever.
+
+A download spends its time waiting on the network. A pool of processes waits no better
+than a pool of threads, but it costs a process start per worker, and every result and
+every exception has to be pickled back (an HTTPError cannot be). And urlopen without a
+timeout waits for as long as a server keeps the connection open: maybe forever.
+"""
+
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+
+def load_url(url, timeout=None):
+    with urllib.request.urlopen(url, timeout=timeout) as conn:
+        return conn.read()
+
+
+def page_sizes(ctx, urls, timeout):
+    """Fetch every url at once, giving up on one after `timeout` seconds of silence.
+
+    Return {url: size in bytes, or "HTTP <status>", or the error's type name}.
+    """
+    sizes = {}
+    with ThreadPoolExecutor(max_workers=5) as executor:
+        future_to_url = {executor.submit(load_url, url, timeout): url for url in urls}
+        for future in as_completed(future_to_url):
+            url = future_to_url[future]
+            try:
+                sizes[url] = len(future.result())
+            except Exception as exc:
+                sizes[url] = type(exc).__name__
+    return sizes

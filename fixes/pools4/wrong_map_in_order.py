@@ -1,0 +1,32 @@
+# wrong: executor.map yields in input order: once a straggler blocks the iterator, items after it that finished in time are reported as stragglers
+# breaks: results_right
+# caught-on: fork spawn forkserver
+"""A timeout must not wait for the stragglers.
+
+`as_completed(futures, timeout=...)` gives up by raising TimeoutError (on Python 3.10
+concurrent.futures.TimeoutError, which is not the builtin one). The tasks that are still
+running go on running, and leaving `with ProcessPoolExecutor(...)` calls shutdown(wait=True),
+which waits for every one of them: the caller waits just as long as with no timeout at all.
+"""
+
+import concurrent.futures
+from concurrent.futures import ProcessPoolExecutor
+
+
+def gather(ctx, fn, items, timeout):
+    """Run fn(item) for every item in a pool of processes; give up after `timeout` seconds.
+
+    Return {"results": {item: fn(item)}, "stragglers": [items not finished in time]}.
+    """
+    results = {}
+    executor = ProcessPoolExecutor(max_workers=4, mp_context=ctx)
+    try:
+        try:
+            for item, value in zip(items, executor.map(fn, items, timeout=timeout)):
+                results[item] = value
+        except concurrent.futures.TimeoutError:
+            pass
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    stragglers = [item for item in items if item not in results]
+    return {"results": results, "stragglers": stragglers}

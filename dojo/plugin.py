@@ -568,7 +568,8 @@ def _sweep(before_threads, ledger, before_shm) -> list[str]:
     new_shm = set()
     if ledger is not None:
         ledger.sync()
-        new_shm = ledger.registered_since(before_shm) & procs.shm_names()
+        # Any name: a block the learner named "results" leaks just as much as "psm_1a2b".
+        new_shm = procs.shm_existing(ledger.registered_since(before_shm))
     new_shm = {n for n in new_shm if not n.startswith("sem.")}
     for name in sorted(new_shm - procs.shm_in_use(new_shm)):
         if procs.remove_shm(name):

@@ -196,6 +196,18 @@ def shm_names() -> set[str]:
         return set()
 
 
+def shm_existing(names) -> set[str]:
+    """Which of ``names`` (from a tracker's ledger: any name a program chose, not only
+    multiprocessing's own) exist in /dev/shm right now. Nothing else there is looked at."""
+    found = set()
+    for name in names:
+        if "/" in name or name in ("", ".", ".."):
+            continue
+        if os.path.exists(os.path.join(SHM_DIR, name.lstrip("/"))):
+            found.add(name)
+    return found
+
+
 def shm_in_use(names: set[str]) -> set[str]:
     """Which of ``names`` some live process still maps.
 

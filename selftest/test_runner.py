@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -209,3 +210,19 @@ def test_the_warm_runner_gives_the_same_verdicts_as_a_cold_run(kit):
     finally:
         w.stop()
     assert not own_processes()
+
+
+def test_a_segment_under_a_name_of_the_learners_own_is_a_leak_too(kit):
+    name = f"dojo_named_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+    (kit / "katas" / "leak1.py").write_text(
+        "from multiprocessing import shared_memory\n\n\n"
+        "def leave_things(ctx):\n"
+        f"    shm = shared_memory.SharedMemory(name={name!r}, create=True, size=64)\n"
+        "    shm.close()\n"
+        "    # TODO: unlink\n"
+        "    return shm.name\n"
+    )
+    result = runner.run_kata(kit, "leak1", "katas", start_methods=["fork"])
+    assert outcomes(result) == {"fork": "leaked"}
+    assert any(name in leak for leak in result.run.cells[0].leaks), result.run.cells[0].leaks
+    assert not os.path.exists(f"/dev/shm/{name}")

@@ -171,3 +171,18 @@ def test_counting_context_counts_processes_of_pools_and_executors(method):
         pool.close()
         pool.join()
     assert ctx.created == 4
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_counting_context_tells_pools_and_executors_left_to_the_garbage_collector(method):
+    ctx = CountingContext(multiprocessing.get_context(method))
+    with ctx.Pool(1) as pool:
+        assert pool.map(abs, [-1]) == [1]
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as executor:
+        assert executor.submit(abs, -2).result() == 2
+    assert (ctx.pools, ctx.pools_left_open, ctx.executors, ctx.executors_left_open) == (1, 0, 1, 0)
+    forgotten = ctx.Pool(1)
+    assert forgotten.map(abs, [-3]) == [3]
+    assert ctx.pools_left_open == 1
+    forgotten.terminate()
+    assert ctx.pools_left_open == 0

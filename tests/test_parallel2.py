@@ -26,6 +26,8 @@ def cpus_to_allow(n):
 def call(kata, teach, ctx, numbers, cpus):
     """collatz_on_every_core(ctx, numbers) with this process confined to `cpus`; an
     exception is taught, never thrown bare."""
+    if not isinstance(ctx, SizingContext):
+        ctx = SizingContext(ctx)  # counts the pools made from it, and which were closed
     try:
         if cpus is None:
             got = kata.collatz_on_every_core(ctx, numbers)
@@ -34,8 +36,18 @@ def call(kata, teach, ctx, numbers, cpus):
                 got = kata.collatz_on_every_core(ctx, numbers)
     except KataRaised as exc:
         pytest.fail(teach("raised", cpus=sorted(cpus or affinity.usable()), error=str(exc)))
+    check_closed(teach, ctx)
     assert isinstance(got, dict) and {"workers", "steps"} <= set(got), teach("not_a_report", got=got)
     return got
+
+
+def check_closed(teach, ctx):
+    """A pool left to the garbage collector is shut down by CPython's finalizer only after
+    the call: no process is left for the leak check to see, so the context's counts say."""
+    if ctx.pools_left_open:
+        pytest.fail(teach("pool_left_open", made=ctx.pools, left=ctx.pools_left_open))
+    if ctx.executors_left_open:
+        pytest.fail(teach("executor_left_open", made=ctx.executors, left=ctx.executors_left_open))
 
 
 def same_counts(got, want):
@@ -56,7 +68,7 @@ def check_pool(ctx, got, teach, want):
         assert ctx.created <= workers, teach("pool_size_differs", workers=workers, created=ctx.created)
 
 
-@pytest.mark.clause("usable_cpus", "one_per_usable_cpu", "reports_pool_size")
+@pytest.mark.clause("usable_cpus", "one_per_usable_cpu", "reports_pool_size", "pool_closed")
 def test_the_pool_gets_one_worker_per_cpu_this_process_may_use(kata, mp_context, teach):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("not on this machine: one CPU, so the machine's count and the usable count agree")
@@ -69,7 +81,7 @@ def test_the_pool_gets_one_worker_per_cpu_this_process_may_use(kata, mp_context,
     check_pool(ctx, got, teach, 1)
 
 
-@pytest.mark.clause("usable_cpus", "one_per_usable_cpu", "reports_pool_size")
+@pytest.mark.clause("usable_cpus", "one_per_usable_cpu", "reports_pool_size", "pool_closed")
 def test_every_cpu_this_process_may_use_gets_a_worker(kata, mp_context, teach):
     # Two CPUs: on a bigger machine this narrows the mask too; on a 2-core machine it is
     # the whole mask, and checks that a fix does not simply start one worker.
@@ -81,7 +93,7 @@ def test_every_cpu_this_process_may_use_gets_a_worker(kata, mp_context, teach):
     check_pool(ctx, got, teach, want)
 
 
-@pytest.mark.clause("one_per_usable_cpu", "reports_pool_size")
+@pytest.mark.clause("one_per_usable_cpu", "reports_pool_size", "pool_closed")
 def test_one_number_still_gets_a_pool_of_one_worker_per_usable_cpu(kata, mp_context, teach):
     cpus = cpus_to_allow(2)
     ctx = SizingContext(mp_context)
@@ -91,7 +103,7 @@ def test_one_number_still_gets_a_pool_of_one_worker_per_usable_cpu(kata, mp_cont
     check_pool(ctx, got, teach, want)
 
 
-@pytest.mark.clause("steps_right")
+@pytest.mark.clause("steps_right", "pool_closed")
 def test_every_number_gets_its_step_count_in_the_order_given(kata, mp_context, teach):
     got = call(kata, teach, mp_context, NUMBERS, None)
     if same_counts(got["steps"], STEPS) and got["steps"] != STEPS:
@@ -99,7 +111,7 @@ def test_every_number_gets_its_step_count_in_the_order_given(kata, mp_context, t
     assert got["steps"] == STEPS, teach("wrong_steps", numbers=NUMBERS, got=got["steps"], want=STEPS)
 
 
-@pytest.mark.clause("steps_right")
+@pytest.mark.clause("steps_right", "pool_closed")
 def test_the_steps_keep_the_order_of_numbers_when_workers_finish_in_another(kata, mp_context, teach):
     # Two usable CPUs, so a right pool has two workers: the first number's count is held
     # until the worker of the second has moved on to the third, so results arrive 7, 27, 6
@@ -117,7 +129,7 @@ def test_the_steps_keep_the_order_of_numbers_when_workers_finish_in_another(kata
     assert steps == want, teach("wrong_steps", numbers=[6, 7, 27], got=steps, want=want)
 
 
-@pytest.mark.clause("work_in_workers")
+@pytest.mark.clause("work_in_workers", "pool_closed")
 def test_the_steps_are_counted_in_the_pool_workers(kata, mp_context, teach, host):
     with mp_context.Manager() as manager:
         ledger = manager.list()
@@ -127,7 +139,7 @@ def test_the_steps_are_counted_in_the_pool_workers(kata, mp_context, teach, host
     assert caller not in where, teach("counted_in_caller", workers=got["workers"])
 
 
-@pytest.mark.clause("pool_from_ctx")
+@pytest.mark.clause("pool_from_ctx", "pool_closed")
 def test_the_pool_is_made_from_the_given_ctx(kata, mp_context, teach):
     ctx = SizingContext(mp_context)
     got = call(kata, teach, ctx, NUMBERS, None)

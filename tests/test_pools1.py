@@ -11,11 +11,26 @@ WORKERS = 2
 
 
 def call(kata, teach, ctx, numbers, workers):
-    """squares(ctx, numbers, workers), with an exception taught, never thrown bare."""
+    """squares(ctx, numbers, workers), with an exception taught, never thrown bare; and
+    every pool it made from ctx closed before it returned (``ctx`` is wrapped in a
+    SizingContext if it is not one: it counts the pools and which were closed)."""
+    if not isinstance(ctx, SizingContext):
+        ctx = SizingContext(ctx)
     try:
-        return kata.squares(ctx, numbers, workers)
+        got = kata.squares(ctx, numbers, workers)
     except KataRaised as exc:
         pytest.fail(teach("raised", numbers=[int(n) for n in numbers], workers=workers, error=str(exc)))
+    check_closed(teach, ctx, numbers=[int(n) for n in numbers], workers=workers)
+    return got
+
+
+def check_closed(teach, ctx, **fields):
+    """A pool left to the garbage collector is shut down by CPython's finalizer only after
+    the call: no process is left for the leak check to see, so the context's counts say."""
+    if ctx.pools_left_open:
+        pytest.fail(teach("pool_left_open", made=ctx.pools, left=ctx.pools_left_open, **fields))
+    if ctx.executors_left_open:
+        pytest.fail(teach("executor_left_open", made=ctx.executors, left=ctx.executors_left_open, **fields))
 
 
 def split(got):
@@ -31,7 +46,7 @@ def machine_default():
     return os.cpu_count() or 1
 
 
-@pytest.mark.clause("squares_right", "input_order")
+@pytest.mark.clause("squares_right", "input_order", "pool_closed")
 def test_every_number_is_squared_in_the_order_given(kata, mp_context, teach):
     got = call(kata, teach, mp_context, NUMBERS, WORKERS)
     want = [n * n for n in NUMBERS]
@@ -40,7 +55,7 @@ def test_every_number_is_squared_in_the_order_given(kata, mp_context, teach):
     assert got == want, teach("wrong_squares", numbers=NUMBERS, workers=WORKERS, got=got, want=want)
 
 
-@pytest.mark.clause("input_order")
+@pytest.mark.clause("input_order", "pool_closed")
 def test_squares_keep_the_order_of_numbers_when_the_workers_finish_in_another(kata, mp_context, teach):
     # A's square is held back until B's square has reached the caller: results arrive B
     # first, A second, and must still be returned A first.
@@ -55,7 +70,7 @@ def test_squares_keep_the_order_of_numbers_when_the_workers_finish_in_another(ka
     assert values == want, teach("wrong_squares", numbers=[3, 4], workers=WORKERS, got=values, want=want)
 
 
-@pytest.mark.clause("work_in_workers")
+@pytest.mark.clause("work_in_workers", "pool_closed")
 def test_the_squares_are_computed_in_worker_processes(kata, mp_context, teach, host):
     numbers = [Marked(n) for n in range(1, 7)]
     got = split(call(kata, teach, mp_context, numbers, WORKERS))
@@ -72,7 +87,7 @@ def test_the_squares_are_computed_in_worker_processes(kata, mp_context, teach, h
     )
 
 
-@pytest.mark.clause("pool_from_ctx")
+@pytest.mark.clause("pool_from_ctx", "pool_closed")
 def test_the_worker_processes_come_from_the_given_ctx(kata, mp_context, teach, host):
     ctx = SizingContext(mp_context)
     numbers = [Marked(n) for n in range(1, 7)]
@@ -84,7 +99,7 @@ def test_the_worker_processes_come_from_the_given_ctx(kata, mp_context, teach, h
     assert ctx.created > 0, teach("no_process_through_ctx", numbers=list(range(1, 7)), workers=WORKERS)
 
 
-@pytest.mark.clause("reused", "at_most_workers")
+@pytest.mark.clause("reused", "at_most_workers", "pool_closed")
 def test_workers_are_started_once_and_reused_for_every_number(kata, mp_context, teach, host):
     ctx = SizingContext(mp_context)
     numbers = [Marked(n) for n in range(1, 9)]
@@ -97,7 +112,7 @@ def test_workers_are_started_once_and_reused_for_every_number(kata, mp_context, 
     assert started <= WORKERS, teach("more_than_workers", **fields)
 
 
-@pytest.mark.clause("at_most_workers")
+@pytest.mark.clause("at_most_workers", "pool_closed")
 def test_one_worker_means_one_process_whatever_the_machine(kata, mp_context, teach, host):
     # workers=1, fewer than any machine default of 2 or more CPUs: a pool sized by the
     # machine (Pool(), ProcessPoolExecutor() with no size) starts more than one.

@@ -4,8 +4,9 @@ CountingContext (dojo.testing) counts the processes created through ``ctx.Proces
 creates all of its workers at once, but a ProcessPoolExecutor under spawn or forkserver
 starts them only as tasks need them, so a count alone cannot tell "a pool of 2" from "a pool
 of 4 that needed 2". ``SizingContext`` also keeps, in shared memory (so that a call made in
-a grading host is read here), how many ``ctx.Pool(...)`` were made and the size of the last
-one as the Pool resolved it (``processes=None`` becomes the machine's default).
+a grading host is read here), the size of the last ``ctx.Pool(...)`` as the Pool resolved it
+(``processes=None`` becomes the machine's default). How many pools were made, and which
+were left open, CountingContext counts (``pools``, ``pools_left_open``, ...).
 """
 
 from __future__ import annotations
@@ -16,13 +17,7 @@ from dojo.testing import CountingContext
 class SizingContext(CountingContext):
     def __init__(self, ctx):
         super().__init__(ctx)
-        self._pools = ctx.Value("i", 0)
         self._pool_size = ctx.Value("i", -1)
-
-    @property
-    def pools(self) -> int:
-        """How many ``ctx.Pool(...)`` were made through this context."""
-        return self._pools.value
 
     @property
     def pool_size(self) -> int | None:
@@ -32,7 +27,6 @@ class SizingContext(CountingContext):
 
     def Pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
         pool = super().Pool(processes, initializer, initargs, maxtasksperchild)
-        with self._pools.get_lock():
-            self._pools.value += 1
+        with self._pool_size.get_lock():
             self._pool_size.value = int(getattr(pool, "_processes", processes if processes is not None else -1))
         return pool

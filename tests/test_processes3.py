@@ -1,8 +1,8 @@
 import signal
-import time
 
 import pytest
 
+from dojo import procs
 from dojo.family import JoinGateContext, Planned
 from dojo.testing import KataRaised
 
@@ -49,12 +49,11 @@ def still_running(host, seconds=5.0):
     from outside, so this polls. It returns as soon as every child has ended (at once when
     there is none); the limit only bounds a broken kata.
     """
-    deadline = time.monotonic() + seconds
-    while True:
-        running = [child["pid"] for child in host.children() if child["status"] != "zombie"]
-        if not running or time.monotonic() >= deadline:
-            return running
-        time.sleep(0.005)
+    def running():
+        return [child["pid"] for child in host.children() if child["status"] != "zombie"]
+
+    procs.wait_until(lambda: not running(), seconds)
+    return running()
 
 
 @pytest.mark.clause("squares_in_order", "work_in_children", "all_joined")

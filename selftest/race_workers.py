@@ -153,3 +153,16 @@ def hist(race, lock):
     for p in ps:
         p.join()
     return list(counts)
+
+
+def idle(times):
+    count_alone(times)  # counted, and kept to itself
+
+
+def idle_workers_and_arithmetic(race, w, t):
+    ps = [race.Process(target=idle, args=(t,)) for _ in range(w)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    return w * t

@@ -82,6 +82,22 @@ def test_designs_that_count_apart_pass_through_pools_executors_and_queues(method
         report = race.report()
         assert (report["lost_updates"], report["fallback"], report["created"]) == (0, "", WORKERS), design.__name__
         assert report["pools_left_open"] == 0
+        # pool_shared and exec_shared write the counter; the others send counts back
+        assert report["senders"] > 0 or report["child_writes"] == WORKERS * TIMES, design.__name__
+        assert not race_message(lambda key, **_: key, report, call="", what=str, got=WORKERS * TIMES,
+                                want=WORKERS * TIMES), design.__name__
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_workers_that_send_nothing_and_write_nothing_cannot_be_the_source_of_the_answer(method):
+    race = RaceContext(multiprocessing.get_context(method), parties=WORKERS, timeout=NEVER)
+    got = rw.idle_workers_and_arithmetic(race, WORKERS, TIMES)
+    report = race.report()
+    assert (got, report["created"], report["senders"], report["child_writes"]) == (WORKERS * TIMES, WORKERS, 0, 0)
+    said = race_message(lambda key, **_: key, report, call="", what=str, got=got, want=WORKERS * TIMES)
+    assert said == "race_nothing_from_workers"
+    # Nothing to count is no evidence against anybody.
+    assert not race_message(lambda key, **_: key, report, call="", what=str, got=0, want=0)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -57,9 +57,9 @@ from multiprocessing import util as _mputil
 # --- the coordinator's memory layout (one array of doubles) ----------------------------
 
 H_EPOCH, H_DEGRADED, H_PARTS, H_EXPECTED, H_NEXT_SLOT, H_NEXT_PRIM, H_SEQ, H_LOST, H_FALLBACKS, \
-    H_ESCAPES, H_CREATED, H_CHILD_WRITES, H_FALLBACK_WHY, H_TAMPERED, H_STARTED, H_FALLBACK_STARTED, H_OWNER_WRITES, H_POOLS, H_POOLS_CLOSED, H_RAISED = range(20)
+    H_ESCAPES, H_CREATED, H_CHILD_WRITES, H_FALLBACK_WHY, H_TAMPERED, H_STARTED, H_FALLBACK_STARTED, H_OWNER_WRITES, H_POOLS, H_POOLS_CLOSED, H_RAISED, H_SENDERS = range(21)
 HEADER = 24
-assert H_RAISED < HEADER
+assert H_SENDERS < HEADER
 
 PARTS = 32  # workers the coordinator can follow
 P_PID, P_ACT, P_PRIM, P_SLOT, P_VERSION, P_VALUE, P_SEQ, P_IGNORED, P_WRITES = range(9)
@@ -455,6 +455,7 @@ class Coordinator:
                 "parent_writes": int(m[H_OWNER_WRITES]),
                 "pools_left_open": int(m[H_POOLS] - m[H_POOLS_CLOSED]),
                 "tampered": int(m[H_TAMPERED]),
+                "senders": int(m[H_SENDERS]),
                 "writes_per_worker": [int(m[self._p(i, P_WRITES)]) for i in range(parts)],
                 "activity": [ACTIVITY.get(int(m[self._p(i, P_ACT)]), "?") for i in range(parts)],
             }
@@ -491,7 +492,14 @@ def race_message(teach, report: dict, *, call: str, what, got, want) -> str:
         return teach("race_pool_open", pools=report["pools_left_open"], **common)
     if report["parent_writes"] > report["parties"]:
         return teach("race_parent_counted", writes=report["parent_writes"], children=report["child_writes"], **common)
+    if _counts_something(want) and got == want and not report["child_writes"] and not report["senders"]:
+        # Idle workers and an answer worked out by the parent: nothing came from a worker.
+        return teach("race_nothing_from_workers", created=report["created"], **common)
     return ""
+
+
+def _counts_something(want) -> bool:
+    return any(want) if isinstance(want, (list, tuple)) else bool(want)
 
 
 def _timeline(teach, lost: dict, what) -> str:
@@ -1020,6 +1028,7 @@ class _RaceProcess:
     def run(self):
         race = self._dojo_race
         if race is not None:
+            _count_first_send(race[0])
             race[0].gate()
         try:
             super().run()
@@ -1052,6 +1061,29 @@ class _RaceProcess:
     def sentinel(self):
         self._dojo_open()
         return super().sentinel
+
+
+def _count_first_send(coordinator: Coordinator) -> None:
+    """In a worker process: the first message it sends through any multiprocessing
+    connection (a Queue's or SimpleQueue's pipe, a Pipe, a pool's or executor's result
+    queue, a Manager proxy's call) is counted once in the coordinator. So the test knows
+    whether anything the parent received could have come from a worker."""
+    from multiprocessing import connection
+
+    sent = []
+    for cls in (connection.Connection, getattr(connection, "PipeConnection", None)):  # Windows: PipeConnection
+        original = getattr(cls, "_send_bytes", None)
+        if original is None or getattr(original, "_dojo_counting", False):
+            continue  # no such class here, or already counting in this process
+
+        def _send_bytes(self, buf, _original=original):
+            if not sent:
+                sent.append(True)
+                coordinator.count(H_SENDERS)
+            return _original(self, buf)
+
+        _send_bytes._dojo_counting = True
+        cls._send_bytes = _send_bytes
 
 
 # One subclass per start method, at module level so that spawn and forkserver children can

@@ -215,6 +215,28 @@ def test_gradescope_cell_scores_add_up_to_the_top_level_score(grade):
     assert sum(x["max_score"] for x in data["tests"]) == pytest.approx(grade.max_score, abs=0.01)
 
 
+def test_gradescope_scores_are_hundredths_that_add_up_exactly_however_points_divide():
+    """Per-cell rounding gave 39.09 against 39: thirds and sevenths of points, cells passed
+    in every pattern, each test's score in hundredths and their sum exactly the score."""
+    methods = ["fork", "spawn", "forkserver"]
+    ks = []
+    for n, (points, passed) in enumerate([(1, 1), (2, 2), (10, 1), (10, 2), (7, 2), (5, 3), (3, 1)] * 6):
+        tests = [t(f"k{n}", "test_x", m, "passed" if i < passed else "failed") for i, m in enumerate(methods)]
+        ks.append(score_kata(f"k{n}", "K", points, methods, tests))
+    score, most = total(ks)
+    data = export.to_gradescope(make_grade(katas=ks, score=score, max_score=most, start_methods=methods))
+    cents = [round(x["score"] * 100) for x in data["tests"]]
+    assert all(x["score"] * 100 == pytest.approx(c, abs=1e-9) for x, c in zip(data["tests"], cents))
+    assert sum(cents) == round(data["score"] * 100) == round(score * 100)
+    assert sum(round(x["max_score"] * 100) for x in data["tests"]) == round(most * 100)
+    by_kata = {}
+    for x, c in zip(data["tests"], cents):
+        by_kata.setdefault(x["tags"][0], []).append(c)
+    assert all(sum(by_kata[k.kata]) == round(k.points * 100) for k in ks)  # each kata adds up too
+    failed_cells = [c for x, c in zip(data["tests"], cents) if x["status"] == "failed"]
+    assert failed_cells and not any(failed_cells)  # a failed cell never gets a leftover hundredth
+
+
 def test_gradescope_explains_a_failing_cell_with_its_tests_messages(grade):
     tests = {x["number"]: x for x in export.to_gradescope(grade)["tests"]}
     assert "test_results_come_back[3]: failed" in tests["2.2"]["output"]
@@ -226,6 +248,7 @@ def test_gradescope_explains_a_failing_cell_with_its_tests_messages(grade):
 def test_gradescope_awards_nothing_and_says_why_when_the_grader_failed(broken):
     data = export.to_gradescope(broken)
     assert data["score"] == 0
+    assert not any(x["score"] for x in data["tests"])
     assert "grader failed" in data["output"]
 
 

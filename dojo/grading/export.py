@@ -27,11 +27,13 @@ import base64
 import csv
 import io
 import json
+import math
 import os
 import platform
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+from fractions import Fraction
 from pathlib import Path
 
 from rich.console import Console
@@ -306,13 +308,35 @@ def _gradescope_cell_output(kata, cell) -> str:
     return "\n\n".join(lines)
 
 
-def _gradescope_test(kata, kata_no: int, cell, cell_no: int) -> dict:
+def _hundredths(shares: list, target: int) -> list:
+    """Exact shares (Fractions, in points) as whole hundredths that add up to ``target``
+    hundredths: each share's floor, then one more hundredth to the largest remainders
+    (ties to the earlier share). Per-cell rounding would not add up (39.09 against 39)."""
+    exact = [share * 100 for share in shares]
+    cents = [math.floor(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - cents[i]), i))
+    for i in order[: max(0, target - sum(cents))]:
+        cents[i] += 1
+    return cents
+
+
+def _cell_cents(grade: Grade, kata) -> tuple[list, list]:
+    """(awarded, most) hundredths per cell of ``kata``, from the exact cell shares: the
+    awarded ones add up to the kata's rounded score, the most ones to its points."""
+    count = len(kata.cells)
+    share = Fraction(kata.max_points) / count if count else Fraction(0)
+    got = [share if cell.passed and not grade.error else Fraction(0) for cell in kata.cells]
+    awarded = 0 if grade.error else round(Fraction(kata.points) * 100)
+    return _hundredths(got, awarded), _hundredths([share] * count, round(Fraction(kata.max_points) * 100))
+
+
+def _gradescope_test(kata, kata_no: int, cell, cell_no: int, cents: tuple) -> dict:
     name = f"{kata.kata} / {cell.start_method}" if cell.start_method else kata.kata
     return {
         "name": name,
         "number": f"{kata_no}.{cell_no}",
-        "score": _number(cell.points),
-        "max_score": _number(cell.max_points),
+        "score": _number(Fraction(cents[0], 100)),
+        "max_score": _number(Fraction(cents[1], 100)),
         "status": "passed" if cell.passed else "failed",
         "output": _gradescope_cell_output(kata, cell),
         "output_format": "text",
@@ -323,12 +347,13 @@ def _gradescope_test(kata, kata_no: int, cell, cell_no: int) -> dict:
 
 def to_gradescope(grade: Grade) -> dict:
     """Gradescope results.json: one test per cell (the scoring unit). The top-level
-    ``score`` overrides the sum of the tests, which differ only by rounding."""
-    tests = [
-        _gradescope_test(kata, kata_no, cell, cell_no)
-        for kata_no, kata in enumerate(grade.katas, start=1)
-        for cell_no, cell in enumerate(kata.cells, start=1)
-    ]
+    ``score`` overrides the sum of the tests; the tests' scores are whole hundredths that
+    add up to it exactly (largest remainder, per kata)."""
+    tests = []
+    for kata_no, kata in enumerate(grade.katas, start=1):
+        awarded, most = _cell_cents(grade, kata)
+        for cell_no, cell in enumerate(kata.cells, start=1):
+            tests.append(_gradescope_test(kata, kata_no, cell, cell_no, (awarded[cell_no - 1], most[cell_no - 1])))
     return {
         "score": _awarded(grade),
         "execution_time": int(round(grade.duration)),

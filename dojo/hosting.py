@@ -114,17 +114,26 @@ def import_kata(root, target: str, kata: str):
 def innermost(frames, root) -> str:
     """The innermost frame in the kit's kata or solution code, as ``path:line (func): code``."""
     for filename, lineno, name, line in reversed([(f.filename, f.lineno, f.name, f.line) for f in frames]):
-        rel = _relative(filename, root)
+        rel = confined(filename, root)
         if rel:
             return f"{rel}:{lineno} ({name}): {(line or '').strip()}"
     return ""
 
 
-def _relative(filename: str, root) -> str:
+def confined(filename: str, root) -> str:
+    """``filename`` relative to ``root`` if it really is a Python file in ``katas/`` or
+    ``solutions/`` there, else "". A host writes the frames the judge reads, so a name is
+    resolved first (``..`` and symbolic links), never trusted by its prefix: the judge must
+    never read a line of any other file for a host."""
+    try:
+        real = os.path.realpath(filename)
+        base = os.path.realpath(str(root))
+    except (OSError, ValueError):
+        return ""
     for target in ("katas", "solutions"):
-        prefix = os.path.join(str(root), target) + os.sep
-        if filename.startswith(prefix):
-            return os.path.relpath(filename, str(root))
+        folder = os.path.join(base, target)
+        if os.path.dirname(real) == folder and real.endswith(".py") and os.path.isfile(real):
+            return os.path.relpath(real, base)
     return ""
 
 
@@ -467,7 +476,7 @@ def _where_from_dump(text: str, root: str) -> str:
             func = rest.rsplit(" in ", 1)[1].strip()
         except (IndexError, ValueError):
             continue
-        rel = _relative(filename, root)
+        rel = confined(filename, root)
         if rel:
             code = linecache.getline(filename, lineno).strip()
             return f"{rel}:{lineno} ({func}): {code}"

@@ -634,9 +634,8 @@ def pytest_timeout_set_timer(item, settings):
 
 def _innermost(stack, state) -> str:
     """The innermost frame in the kit's kata or solution code, as ``path:line (func): code``."""
-    roots = [str(state.root / t) + os.sep for t in TARGETS]
     for frame in reversed(list(stack)):
-        if any(frame.filename.startswith(r) for r in roots):
+        if hosting.confined(frame.filename, state.root):
             return _format_frame(frame, state.root)
     return ""
 

@@ -142,3 +142,27 @@ def test_while_a_host_runs_a_narrowed_test_its_parent_has_the_judges_cpus_again(
     finally:
         os.sched_setaffinity(0, full)
         hosts.close()
+
+
+def test_the_judge_reads_no_line_of_a_file_outside_the_kata_folders_whatever_a_dump_names(tmp_path):
+    """A host writes the stack dump the judge reads: a frame naming ``katas/../secret`` or a
+    symbolic link in katas/ must not make the judge read (and show) a line of another file."""
+    from dojo.hosting import _where_from_dump
+
+    root = tmp_path / "kit"
+    (root / "katas").mkdir(parents=True)
+    (root / "katas" / "k1.py").write_text("def work():\n    wait_forever()\n")
+    secret = tmp_path / "secret.py"
+    secret.write_text("TOKEN = 'never-shown'\n")
+    (root / "katas" / "link.py").symlink_to(secret)
+    forged = [
+        f"{root}/katas/../../secret.py",
+        f"{root}/katas/link.py",
+        f"{root}/katas/../katas/../../secret.py",
+        str(secret),
+    ]
+    for name in forged:
+        dump = f'Thread 0x1 (most recent call first):\n  File "{name}", line 1 in work\n'
+        assert _where_from_dump(dump, str(root)) == "", name
+    dump = f'  File "{root}/katas/../katas/k1.py", line 2 in work\n  File "{forged[0]}", line 1 in x\n'
+    assert _where_from_dump(dump, str(root)) == "katas/k1.py:2 (work): wait_forever()"

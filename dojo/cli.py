@@ -54,9 +54,9 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--sample", type=int, default=None, metavar="N",
-        help="--fixes: only N fixes per kata (one right and one wrong at least), chosen by --seed",
+        help="--fixes: only N fixes per kata (one right and one wrong at least); --mutants: N mutants per kata; chosen by --seed",
     )
-    p.add_argument("--seed", default=None, help="--sample: which fixes (default: today's date, so CI rotates)")
+    p.add_argument("--seed", default=None, help="--sample: which ones (default: today's date and the Python version, so CI rotates)")
     p.add_argument(
         "--slack", type=float, default=1.0,
         help="--fixes: seconds a right fix's test may take beyond the reference's (default 1.0)",
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         return verify(
             root, repeat=args.repeat, jobs=args.jobs, katas=args.katas, start_methods=args.start_method,
             isolate=args.isolate, fixes=args.fixes, slack=args.slack, mutants=args.mutants, sample=args.sample,
-            seed=args.seed or __import__("datetime").date.today().isoformat(),
+            seed=args.seed or f"{__import__('datetime').date.today().isoformat()}:py{sys.version_info[0]}.{sys.version_info[1]}",
         )
     if args.command == "clean":
         from dojo.doctor import clean

@@ -180,7 +180,9 @@ def _verify(
     if mutants:
         from dojo.mutants import verify_mutants
 
-        problems += verify_mutants(root, m, selected, jobs=jobs, start_methods=start_methods, console=console, env=env)
+        problems += verify_mutants(
+            root, m, selected, jobs=jobs, start_methods=start_methods, console=console, env=env, sample=sample, seed=seed,
+        )
         what = f"every mutant of {len(selected)} solutions is killed or listed as equivalent"
     elif fixes:
         from dojo import fixes as corpus

@@ -158,3 +158,15 @@ def test_mutation_operators_change_only_lesson_lines():
     assert "_dojo_read = counter.value\n    counter.value = _dojo_read + 1" in by_id["release_before_write@5"]
     assert "threading').Lock()" in by_id["lock_per_worker@5"]
     assert "os').cpu_count()" in by_id["machine_cpus@14"]
+
+
+def test_a_mutant_sample_skips_the_listed_equivalents_and_rotates_with_the_seed():
+    from dojo.mutants import Mutant, sampled
+
+    everything = {"k": [Mutant("k", f"op@{n}", "op", n, "") for n in range(10)]}
+    equivalents = {("k", "op@0"): "why", ("k", "op@1"): "why"}
+    picks = {seed: [mu.id for mu in sampled(everything, equivalents, 3, seed)["k"]] for seed in ("a", "b", "c", "d")}
+    assert all(len(ids) == 3 and not {"op@0", "op@1"} & set(ids) for ids in picks.values())
+    assert len({tuple(ids) for ids in picks.values()}) > 1  # another day, another slice
+    assert picks["a"] == [mu.id for mu in sampled(everything, equivalents, 3, "a")["k"]]  # same seed, same slice
+    assert sampled(everything, equivalents, None, "a") is everything

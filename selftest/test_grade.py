@@ -739,6 +739,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow  # the whole attack matrix: deep tiers only (about 150 s); quick tiers keep the survival tests
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
 def test_a_hostile_or_broken_kata_earns_nothing_and_the_rest_are_graded_normally(arena, case, monkeypatch):
     if case.hang:
@@ -750,6 +751,7 @@ def test_a_hostile_or_broken_kata_earns_nothing_and_the_rest_are_graded_normally
     arena.assert_clean()
 
 
+@pytest.mark.slow  # every judge attack on every start method: deep tiers only
 @pytest.mark.parametrize("method", grading.Settings(kit=KIT).methods())
 @pytest.mark.parametrize(
     "case", [c.param() for c in CASES if "killing the judge" in c.id or "results file" in c.id]

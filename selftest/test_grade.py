@@ -1004,6 +1004,51 @@ def test_dojo_grade_scores_a_submission_and_writes_its_results(arena, good1, goo
     arena.assert_clean()
 
 
+def test_a_grader_killed_midway_leaves_the_katas_it_finished_marked_incomplete(arena):
+    """Results are written after every kata: a grader killed during good2 (which never
+    finishes importing) has already written good1's verdict, and every format says the
+    results are incomplete and awards nothing."""
+    import signal
+    import time
+
+    sub = arena.submission(SOLVED, good2="import time\nwhile True:\n    time.sleep(0.05)\n")
+    cmd = [sys.executable, "-m", "dojo", "--root", str(arena.kit), "grade", str(sub), "--out", str(arena.out),
+           "--format", "json", "--format", "gradescope"]  # fmt: skip
+    grader = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, TMPDIR=str(arena.scratch)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    model_file = arena.out / export.FILES["model"]
+    seen = None
+    try:
+        deadline = time.monotonic() + CLI_TIMEOUT
+        while time.monotonic() < deadline and grader.poll() is None:
+            try:
+                seen = model.Grade.from_json(model_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                seen = None
+            if seen and any(k.kata == "good1" for k in seen.katas):
+                break
+            time.sleep(0.05)  # polls for a file; the verdict does not depend on when it appears
+        assert grader.poll() is None, "the grader finished before it could be killed: good2 must hang"
+        os.killpg(grader.pid, signal.SIGKILL)
+        grader.wait()
+    finally:
+        if grader.poll() is None:
+            os.killpg(grader.pid, signal.SIGKILL)
+            grader.wait()
+        kill_own_processes()  # the judge's hosts outlive a SIGKILLed grader (an outside wall bound: issue 10)
+        sandbox.stale_cleanup()
+    result = model.Grade.from_json(model_file.read_text(encoding="utf-8"))
+    assert result.error.startswith("incomplete:"), f"the results do not say they are incomplete: {result.error!r}"
+    good1 = kata(result, "good1")
+    assert (good1.status, good1.points) == ("passed", 1.0), board(result)
+    assert "good2" not in [k.kata for k in result.katas]
+    gradescope = json.loads((arena.out / export.FILES["gradescope"]).read_text(encoding="utf-8"))
+    assert gradescope["score"] == 0 and "incomplete" in gradescope["output"]
+    assert [t["name"] for t in gradescope["tests"] if t["name"].startswith("good1")], "good1's cells are not listed"
+    exercism = json.loads((arena.out / export.FILES["json"]).read_text(encoding="utf-8"))
+    assert exercism["status"] == "error" and "incomplete" in exercism["message"]
+
+
 @pytest.mark.parametrize(
     "case",
     [c.param() for c in CASES

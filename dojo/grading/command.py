@@ -99,14 +99,16 @@ def _single(args, settings, formats) -> int:
     if not args.submission.exists():
         print(f"dojo grade: {args.submission} does not exist", file=sys.stderr)
         return 2
+    file_formats = [f for f in formats if f != "terminal"] + ["terminal"]
     with console.status(f"grading {args.submission.name}") as status:
         result = grading.grade(
             args.submission,
             settings,
             student=args.student,
             progress=lambda kata, i, n: status.update(f"grading {args.submission.name}: {kata} ({i + 1}/{n})"),
+            checkpoint=lambda partial: export.write(partial, args.out, file_formats),
         )
-    written = export.write(result, args.out, [f for f in formats if f != "terminal"] + ["terminal"])
+    written = export.write(result, args.out, file_formats)
     if "terminal" in formats:
         export.to_terminal(result)
     print(f"{result.student}: {result.score:g}/{result.max_score:g}; written: "
@@ -133,7 +135,10 @@ def _batch(args, settings, formats, manifest) -> int:
             slot = slots.pop()
         try:
             try:
-                result = grading.grade(path, settings, slot=slot)
+                result = grading.grade(
+                    path, settings, slot=slot,
+                    checkpoint=lambda partial: export.write(partial, args.out / path.name, file_formats),
+                )
             except Exception as exc:  # noqa: BLE001 - one submission costs only its row
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 result = grading.error_grade(path, settings, f"grading failed: {detail}", manifest)

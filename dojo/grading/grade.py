@@ -77,8 +77,14 @@ def check_kit(settings: Settings) -> tuple[manifest_mod.Manifest, dict]:
     return manifest, hashes
 
 
-def grade(path: Path, settings: Settings, *, student: str | None = None, slot: int = 0, progress=None) -> model.Grade:
-    """Grade the submission at ``path``. Never raises for anything the submission does."""
+def grade(
+    path: Path, settings: Settings, *, student: str | None = None, slot: int = 0, progress=None, checkpoint=None,
+) -> model.Grade:
+    """Grade the submission at ``path``. Never raises for anything the submission does.
+
+    ``checkpoint(partial)``, if given, is called before the first kata and after each one
+    with the grade so far, marked incomplete (``error``): whoever writes it leaves the
+    finished rows behind if the grader is killed."""
     started = time.monotonic()
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     manifest, kit_hashes = check_kit(settings)
@@ -102,6 +108,7 @@ def grade(path: Path, settings: Settings, *, student: str | None = None, slot: i
         result.notes.append(str(exc))
     result.student = student or sub.name
     result.notes.extend(sub.notes)
+    _checkpoint(checkpoint, result, started, len(manifest.katas))
     for index, kata in enumerate(manifest.katas):
         if progress:
             progress(kata.name, index, len(manifest.katas))
@@ -117,9 +124,22 @@ def grade(path: Path, settings: Settings, *, student: str | None = None, slot: i
             model.score_kata(kata.name, title, kata.points, methods, tests, processes=kata.processes,
                              status="void" if void else "", reason=void)
         )
+        _checkpoint(checkpoint, result, started, len(manifest.katas))
     result.score, _ = model.total(result.katas)
     result.duration = round(time.monotonic() - started, 3)
     return result
+
+
+def _checkpoint(checkpoint, result: model.Grade, started: float, katas: int) -> None:
+    if checkpoint is None:
+        return
+    partial = dataclasses.replace(
+        result, katas=list(result.katas), notes=list(result.notes),
+        duration=round(time.monotonic() - started, 3),
+        error=f"incomplete: {len(result.katas)} of {katas} katas graded when these results were written",
+    )
+    partial.score, _ = model.total(partial.katas)
+    checkpoint(partial)
 
 
 def _limits_in_force(settings: Settings, limits: sandbox.Limits) -> dict:

@@ -15,17 +15,30 @@ apart; the deadlines only bound what an unsolved kata costs (about HANG seconds)
 import os
 import socket
 import time
+import urllib.request
 
 import pytest
 
 from dojo import httpd
 from dojo.testing import CountingContext, KataRaised
+from dojo.toolkit.timeout_watch import TimeoutWatchContext
 
 SCALE = float(os.environ.get("DOJO_TIMEOUT_SCALE") or 1)
 PATIENT = 5.0 * SCALE  # the kata's timeout where no page should ever hit it
 SILENCE = 0.25 * SCALE  # the kata's timeout against the server that never answers
 HANG = 1.5 * SCALE  # the server's own deadline for /hang: what a kata without a timeout costs
 AT_ONCE = 5  # the kata fetches with five workers: five requests must be in flight together
+
+
+@pytest.fixture(autouse=True)
+def socket_default_put_back():
+    """Whatever a kata does to this process's socket default timeout or urllib's opener
+    (socket.setdefaulttimeout, install_opener) ends with its test: the next test starts
+    from what the process had."""
+    default, opener = socket.getdefaulttimeout(), urllib.request._opener
+    yield
+    socket.setdefaulttimeout(default)
+    urllib.request.install_opener(opener)
 
 
 def page_sizes(kata, teach, ctx, urls, timeout):
@@ -159,3 +172,26 @@ def test_the_pages_are_fetched_at_the_same_time(kata, mp_context, teach):
     assert stats["max_in_flight"] == AT_ONCE, teach(
         "not_at_once", urls=paths(urls), seen=stats["max_in_flight"], n=AT_ONCE, hold=2.0 * SCALE)
     check_sizes(teach, mp_context, urls, PATIENT, got, {url: 100 for url in urls})
+
+
+@pytest.mark.clause("timeout_per_request", "timeout_passed", "sizes_right")
+def test_the_timeout_is_given_to_each_request_not_to_the_whole_process(kata, mp_context, teach, host):
+    # Every urllib request made in the kata's process (any thread) passes a watching
+    # opener that notes, before it connects, whether the request carries its own timeout
+    # and whether socket.getdefaulttimeout(), the default of every socket of the process,
+    # differs from what it was before the call. No clock: what the program set is read.
+    watch = TimeoutWatchContext(mp_context)
+    with httpd.serve() as server, watch.watching() as watched:
+        urls = [server.url("/page/10"), server.url("/page/20"), server.url("/page/30")]
+        got = page_sizes(kata, teach, watch, urls, PATIENT)
+    seen = watch.requests()
+    fields = dict(urls=paths(urls), timeout=PATIENT, requests=seen["requests"], before=watched["before"])
+    if host.pid() == os.getpid() and watched["after"] != watched["before"]:
+        # Put back by watching() already: the test's process goes on as it was.
+        pytest.fail(teach("default_timeout_left", after=watched["after"], **fields), pytrace=False)
+    if seen["default_changed"]:
+        pytest.fail(teach("default_timeout_changed", changed=seen["default_changed"], during=seen["changed_to"],
+                          **fields), pytrace=False)
+    if seen["no_timeout"]:
+        pytest.fail(teach("request_without_timeout", without=seen["no_timeout"], **fields), pytrace=False)
+    check_sizes(teach, watch, urls, PATIENT, got, {urls[0]: 10, urls[1]: 20, urls[2]: 30})

@@ -3,21 +3,24 @@ import signal
 import pytest
 
 from dojo import procs
-from dojo.family import JoinGateContext, Planned
+from dojo.toolkit.held_children import LONG_ENOUGH, HeldChildrenContext, Planned
 from dojo.testing import KataRaised
 
-# The children of a JoinGateContext end only once their parent waits for them (join(),
-# a sentinel, is_alive()): an exit code read from a process nobody joined is None every
-# time, not just when that child happens to be slow. The context also records how many
-# processes had been started when the parent first waited for anything, and which
-# children open_all() had to let go because nobody waited for them. The numbers are
-# Planned ints: squaring one in the process that called squares() raises RanInParent, and
-# squaring one in a child can make that child end with a chosen exit code.
+# The children of a HeldChildrenContext (dojo/toolkit/held_children.py) end only once their
+# parent waits for them: join() (or a join with a timeout of at least LONG_ENOUGH), a wait on
+# the sentinel, or a look (is_alive(), exitcode, a short join) repeated in a loop. A single
+# look finds a child running, as a slow child would be, so an exit code read from a process
+# nobody waited for is None every time, not just when that child happens to be slow. The
+# context also records how many processes had been started when the parent first waited,
+# and which children open_all() had to let go because nobody waited for them (and which of
+# those the kata had only looked at). The numbers are Planned ints: squaring one in the
+# process that called squares() raises RanInParent, and squaring one in a child can make
+# that child end with a chosen exit code.
 
 
 def call_squares(kata, mp_context, numbers):
-    """Run squares() under a JoinGateContext; return (ctx, result, KataRaised or None)."""
-    ctx = JoinGateContext(mp_context)
+    """Run squares() under a HeldChildrenContext; return (ctx, result, KataRaised or None)."""
+    ctx = HeldChildrenContext(mp_context)
     try:
         return ctx, kata.squares(ctx, numbers), None
     except KataRaised as exc:
@@ -37,6 +40,9 @@ def check_children_did_the_work(ctx, numbers, raised, teach):
         pytest.fail(
             teach("processes_started", numbers=numbers, started=ctx.started, made=ctx.made, count=len(numbers))
         )
+    if ctx.let_go and ctx.looked_at:  # looked at them (a short join, is_alive(), ...) and gave up
+        pytest.fail(teach("looked_not_waited", numbers=numbers, let_go=ctx.let_go, started=ctx.started,
+                          looked=ctx.looked_at, looks=", ".join(ctx.looked_only()), long_enough=f"{LONG_ENOUGH:g}"))
     if ctx.let_go:
         pytest.fail(teach("not_joined", numbers=numbers, let_go=ctx.let_go, started=ctx.started))
 

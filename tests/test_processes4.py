@@ -3,21 +3,24 @@ import signal
 import pytest
 
 from dojo import procs
-from dojo.family import JoinGateContext, Planned
+from dojo.toolkit.held_children import LONG_ENOUGH, HeldChildrenContext, Planned
 from dojo.testing import KataRaised
 
-# The children of a JoinGateContext end only once their parent waits for them (join(),
-# a sentinel, is_alive()): an exit code read from a process nobody joined is None every
-# time, not just when that child happens to be slow. open_all() then lets go whatever the
-# kata did not wait for (ctx.let_go counts them) without reaping it. Some jobs are Planned
-# ints: run in a child, they end it the way the test chose (sys.exit(3), exit code 2 or
-# SIGKILL after the child has reported in); run in the process that called failed_jobs(),
-# they raise RanInParent.
+# The children of a HeldChildrenContext (dojo/toolkit/held_children.py) end only once their
+# parent waits for them: join() (or a join with a timeout of at least LONG_ENOUGH), a wait on
+# the sentinel, or a look (is_alive(), exitcode, a short join) repeated in a loop. A single
+# look finds a child running, as a slow child would be, so an exit code read from a process
+# nobody waited for is None every time, not just when that child happens to be slow.
+# open_all() then lets go whatever the kata did not wait for (ctx.let_go counts them, and
+# ctx.looked_only() says how the kata looked at those it only looked at) without reaping it.
+# Some jobs are Planned ints: run in a child, they end it the way the test chose
+# (sys.exit(3), exit code 2 or SIGKILL after the child has reported in); run in the process
+# that called failed_jobs(), they raise RanInParent.
 
 
 def call_failed_jobs(kata, mp_context, jobs):
-    """Run failed_jobs() under a JoinGateContext; return (ctx, result, KataRaised or None)."""
-    ctx = JoinGateContext(mp_context)
+    """Run failed_jobs() under a HeldChildrenContext; return (ctx, result, KataRaised or None)."""
+    ctx = HeldChildrenContext(mp_context)
     try:
         return ctx, kata.failed_jobs(ctx, jobs), None
     except KataRaised as exc:
@@ -35,6 +38,9 @@ def check_every_child_ran_and_was_waited_for(ctx, jobs, raised, teach):
         pytest.fail(teach("kata_raised", jobs=jobs, error=f"{raised.type_name}: {raised.message}"))
     if ctx.started != len(jobs):
         pytest.fail(teach("processes_started", jobs=jobs, started=ctx.started, made=ctx.made, count=len(jobs)))
+    if ctx.let_go and ctx.looked_at:  # looked at them (a short join, is_alive(), ...) and gave up
+        pytest.fail(teach("looked_not_waited", jobs=jobs, let_go=ctx.let_go, started=ctx.started,
+                          looked=ctx.looked_at, looks=", ".join(ctx.looked_only()), long_enough=f"{LONG_ENOUGH:g}"))
     if ctx.let_go:
         pytest.fail(teach("not_joined", jobs=jobs, let_go=ctx.let_go, started=ctx.started))
 

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 
 def gather(ctx, fn, items, timeout):
-    """Run fn(item) for every item in a pool of processes; give up after `timeout` seconds.
+    """Run fn(item) for every item in a pool made from ctx; give up after `timeout` seconds in all.
 
     Return {"results": {item: fn(item)}, "stragglers": [items not finished in time]}.
     """

@@ -3,7 +3,10 @@
 The tasks the tests hand over come from dojo.gates: they force the order in which the
 futures finish, or hold the tasks until `workers` of them run at once, and record where
 each one ran (pid, start method, thread). Nothing waits on a timer to decide a verdict;
-a gate that cannot open gives up after its patience and says so.
+a gate that cannot open gives up after its patience and says so. A PoolSizeContext
+(dojo.toolkit.pool_sizes) wraps ctx where the pool itself is judged: it records the size
+every pool made through it was given, and counts the processes made through it (none: the
+program ignored ctx, even where the default start method happens to be the same).
 """
 
 import os
@@ -12,6 +15,7 @@ import pytest
 
 from dojo import gates
 from dojo.testing import KataRaised
+from dojo.toolkit.pool_sizes import PoolSizeContext
 
 INPUTS = ["daum", "cnn", "naver"]
 # Finishing orders that pairing by position gets wrong for every input, also when the
@@ -79,13 +83,54 @@ def test_as_many_tasks_run_at_once_as_there_are_workers_even_beyond_the_cpu_coun
         pytest.fail(teach("not_side_by_side", inputs=inputs, workers=workers, most=most, cpus=cpus), pytrace=False)
 
 
+@pytest.mark.clause("sized_by_workers")
+def test_the_pool_has_exactly_workers_processes_no_more_no_fewer(kata, mp_context, teach, host):
+    # More inputs than workers (twice as many, and one), so that neither a pool of one
+    # worker per input nor one of twice the workers is `workers` by accident; and more
+    # workers than CPUs, so that a pool sized by the machine is not either.
+    cpus = os.cpu_count() or 1
+    workers = max(cpus + 1, 3)
+    if workers > MOST_WORKERS:
+        pytest.skip(f"not on this machine: {cpus} CPUs")
+    inputs = [f"job{k}" for k in range(2 * workers + 1)]
+    ctx = PoolSizeContext(mp_context)
+    with gates.manager(mp_context) as manager:
+        # A meeting of one never holds a task: the gate only records where tasks ran and
+        # how many ran at once.
+        task = gates.meeting(manager, 1, gates.backwards)
+        results_by_input(kata, teach, ctx, task, inputs, workers)
+        most = gates.most_at_once(task)
+        ran = gates.ran(task)
+    fields = dict(inputs=inputs, workers=workers, cpus=cpus)
+    sizes = ctx.sizes
+    if sizes:
+        # The size each pool was given when it was made: the most it can ever run at once,
+        # whatever the scheduler did in this run.
+        if sum(sizes) > workers:
+            key = "pool_sized_by_machine" if set(sizes) == {cpus} else "pool_bigger"
+            pytest.fail(teach(key, **fields, sizes=sizes, size=sum(sizes)), pytrace=False)
+        if sum(sizes) < workers:
+            key = "pool_sized_by_machine" if set(sizes) == {cpus} else "pool_smaller"
+            pytest.fail(teach(key, **fields, sizes=sizes, size=sum(sizes)), pytrace=False)
+    else:
+        # No pool made through ctx (that is another test's failure): count the processes
+        # that ran tasks instead.
+        pids = {where["pid"] for _x, where in ran if where["pid"] != host.pid()}
+        started = max(ctx.created, len(pids))
+        if started > workers:
+            pytest.fail(teach("more_processes", **fields, started=started), pytrace=False)
+    if most > workers:
+        pytest.fail(teach("more_at_once", **fields, most=most), pytrace=False)
+
+
 @pytest.mark.clause("in_processes", "uses_ctx")
 def test_each_task_runs_in_a_worker_process_started_from_ctx(kata, mp_context, teach, host):
     method = mp_context.get_start_method()
+    ctx = PoolSizeContext(mp_context)
     with gates.manager(mp_context) as manager:
         # A meeting of one never holds a task: here the gate only records where tasks ran.
         task = gates.meeting(manager, 1, gates.backwards)
-        results_by_input(kata, teach, mp_context, task, INPUTS, 2)
+        results_by_input(kata, teach, ctx, task, INPUTS, 2)
         ran = gates.ran(task)
     caller = host.pid()
     in_caller = sorted(x for x, where in ran if where["pid"] == caller)
@@ -97,3 +142,9 @@ def test_each_task_runs_in_a_worker_process_started_from_ctx(kata, mp_context, t
     elsewhere = {x: where["method"] for x, where in ran if where["method"].split(":")[-1] != method}
     if elsewhere:
         pytest.fail(teach("other_context", inputs=INPUTS, got=elsewhere), pytrace=False)
+    if ran and ctx.created == 0:
+        # The right start method, but not one process made through ctx: the program made
+        # its pool from multiprocessing's default context, which only happens to be this
+        # one here.
+        pids = sorted({where["pid"] for _x, where in ran})
+        pytest.fail(teach("not_through_ctx", inputs=INPUTS, seen=len(pids)), pytrace=False)

@@ -1,15 +1,18 @@
 """pools3: a failing task is one outcome among others, caught where future.result() raises.
 
 Plain numbers check what comes back. Traced numbers (dojo.toolkit.traced) also record
-where square_root read each number (pid, start method) and where each exception a worker
-raised arrived after its trip back, so the tests see that the work ran in the pool and
-that the failures travelled back to the caller, not only the final dicts.
+where square_root read each number (pid, start method), where each exception a worker
+raised arrived after its trip back, and whether the pool carried it as a raised exception
+(rebuilt with its remote traceback) or as a value the worker returned; so the tests see
+that the work ran in the pool and that the failures travelled back to the caller as
+exceptions, not only the final dicts. A CountingContext says whether the pool was made
+through ctx at all.
 """
 
 import pytest
 
 from dojo import gates
-from dojo.testing import KataRaised
+from dojo.testing import CountingContext, KataRaised
 from dojo.toolkit.traced import Tracer
 
 # The exception type each kind of bad input raises in math.sqrt.
@@ -101,10 +104,11 @@ def test_no_failure_escapes_the_call_whatever_its_type(kata, mp_context, teach):
 @pytest.mark.clause("in_workers", "uses_ctx")
 def test_every_square_root_is_computed_in_a_pool_worker_started_from_ctx(kata, mp_context, teach, host):
     method = mp_context.get_start_method()
+    ctx = CountingContext(mp_context)  # counts the processes made through ctx
     with gates.manager(mp_context) as manager:
         tracer, numbers = traced_numbers(manager)
         try:
-            kata.square_roots(mp_context, numbers)
+            kata.square_roots(ctx, numbers)
         except KataRaised:
             pass  # whether it returns is another test's business; here: where the work ran
         computed = tracer.computed()
@@ -122,6 +126,11 @@ def test_every_square_root_is_computed_in_a_pool_worker_started_from_ctx(kata, m
     if methods:
         elsewhere = ", ".join(f"{names[x]}: {methods[x]}" for x in names if x in methods)
         pytest.fail(teach("other_context", numbers=numbers, got=elsewhere), pytrace=False)
+    if ctx.created == 0:
+        # The right start method, but not one process made through ctx: the pool came
+        # from multiprocessing's default context, which only happens to be this one here.
+        workers = len({where["pid"] for _x, where in computed})
+        pytest.fail(teach("not_through_ctx", numbers=numbers, seen=workers), pytrace=False)
 
 
 @pytest.mark.clause("caught_in_caller")
@@ -134,6 +143,7 @@ def test_each_worker_exception_travels_back_to_the_caller(kata, mp_context, teac
             pass  # an escaping exception has travelled back too; the other tests judge that
         computed = tracer.computed()
         arrived = tracer.arrived()
+        rebuilt = tracer.rebuilt()
     caller = host.pid()
     names = shown(numbers)
     # Only the failures raised in a worker can travel; where the work ran is judged by
@@ -143,3 +153,10 @@ def test_each_worker_exception_travels_back_to_the_caller(kata, mp_context, teac
     stuck = [names[x] for x in names if x in raised_in_worker - came_back]
     if stuck:
         pytest.fail(teach("caught_in_worker", numbers=numbers, stuck=", ".join(stuck), pid=caller), pytrace=False)
+    # Arrived, but as what? The pool sends an exception the task RAISED wrapped with its
+    # traceback and rebuilds it on arrival; one the worker caught and returned arrives as
+    # a plain value, and future.result() hands it over instead of raising it.
+    as_raised = {x for x, _, where in rebuilt if where["pid"] == caller}
+    returned = [names[x] for x in names if x in (raised_in_worker & came_back) - as_raised]
+    if returned:
+        pytest.fail(teach("returned_not_raised", numbers=numbers, returned=", ".join(returned), pid=caller), pytrace=False)

@@ -7,7 +7,11 @@ so everything is read from outside, on one clock:
 - a held item that finished before the kata returned means the kata waited for it;
 - a free item whose result reached the kata's process long before the timeout must be
   among the results;
-- the process and start method each item ran in.
+- the process and start method each item ran in, and whether the pool was made through
+  ctx at all (a CountingContext counts its processes);
+- every wait the kata made on its pool's futures or results (dojo.toolkit.waits), with its
+  timeout and whether it ran out: the waits that ran out add up to a lower bound of how
+  long it waited, measured by no clock of the test's.
 
 The only clocks: the kata's timeout and the held items' deadline, HOLD times as long: far
 more than a solved kata needs to give up and return even on a crowded machine, and shorter
@@ -22,15 +26,18 @@ import time
 import pytest
 
 from dojo import procs, stragglers
-from dojo.testing import KataRaised
+from dojo.testing import CountingContext, KataRaised
 from dojo.toolkit.booted import START_METHOD_OF_CLASS as BOOTED_CLASSES
 from dojo.toolkit.booted import BootedContext
+from dojo.toolkit.waits import WaitWatchingContext, waited_at_least
 
 SCALE = float(os.environ.get("DOJO_TIMEOUT_SCALE") or 1)  # a slow machine stretches every clock
 PATIENT = 5.0 * SCALE  # the kata's timeout where nothing is held back
 QUICK = 0.5 * SCALE  # the kata's timeout where the question is whether it waits
 IN_TIME = 1.0 * SCALE  # the kata's timeout where free items should beat it
 HOLD = 3  # a held item gives up by itself HOLD x the kata's timeout after the call
+HOLD_LONG = 8  # ... where every wait of the kata that has a timeout must run out first
+WAIT_SLACK = 1.25  # waits that ran out may add up to this many timeouts (rounding, a last poll)
 MARGIN = 0.2 * SCALE  # a free item that finished this long before the timeout is surely in time
 
 
@@ -43,22 +50,23 @@ def pool_processes(host):
 class Run:
     """One call of gather with a held-back fn, observed from outside."""
 
-    def __init__(self, kata, ctx, host, release, log, booted=False):
+    def __init__(self, kata, ctx, host, release, log, booted=False, watch=None):
         self.kata, self.host = kata, host
         # BootedContext: every worker is up before the kata's timeout starts. Only where
         # free items must beat the timeout: its workers boot one after another, which
         # on a crowded machine can take longer than the held items are held.
-        self.ctx = BootedContext(ctx) if booted else ctx
+        # watch: another wrapper of ctx (counting processes, recording waits).
+        self.ctx = BootedContext(ctx) if booted else watch(ctx) if watch else ctx
         self.release, self.log = release, log
         self.got = self.raised = None
         self.started = self.returned = None
         self.records = []
         self.before = set()  # the processes below the kata's process before the call
 
-    def gather(self, items, hold, timeout):
+    def gather(self, items, hold, timeout, hold_for=HOLD):
         self.items, self.hold, self.timeout = list(items), list(hold), timeout
         self.started = time.monotonic()
-        fn = stragglers.HoldBack(hold, self.release, self.started + HOLD * timeout, self.log)
+        fn = stragglers.HoldBack(hold, self.release, self.started + hold_for * timeout, self.log)
         try:
             self.got = self.kata.gather(self.ctx, fn, self.items, timeout)
         except KataRaised as exc:
@@ -105,9 +113,11 @@ class Run:
 
 
 @contextlib.contextmanager
-def observed(kata, ctx, host, booted=False):
+def observed(kata, ctx, host, booted=False, watch=None):
     with ctx.Manager() as manager:
-        run = Run(kata, ctx, host, manager.Event(), manager.list(), booted)
+        if watch == "waits":
+            watch = lambda ctx: WaitWatchingContext(ctx, manager.list())  # noqa: E731
+        run = Run(kata, ctx, host, manager.Event(), manager.list(), booted, watch)
         run.before = pool_processes(host)
         try:
             yield run
@@ -165,7 +175,7 @@ def test_every_result_comes_back_when_nothing_straggles(kata, mp_context, teach,
 @pytest.mark.clause("in_processes")
 def test_fn_runs_in_worker_processes_of_the_given_start_method(kata, mp_context, teach, host):
     method = mp_context.get_start_method()
-    with observed(kata, mp_context, host) as run:
+    with observed(kata, mp_context, host, watch=CountingContext) as run:
         run.gather([1, 2, 3], hold=[], timeout=PATIENT)
     caller = host.pid()
     starts = [(item, pid, kind) for event, item, pid, kind, _t in run.records if event == "start"]
@@ -174,6 +184,10 @@ def test_fn_runs_in_worker_processes_of_the_given_start_method(kata, mp_context,
     classes = {**stragglers.START_METHOD_OF_CLASS, **BOOTED_CLASSES}
     methods = {classes.get(kind, kind) for _item, _pid, kind in starts}
     assert methods <= {method}, teach("wrong_start_method", items=run.items, seen=sorted(methods))
+    # The right start method, but not one process made through ctx: the pool came from
+    # multiprocessing's default context, which only happens to be this one here.
+    workers = {pid for _item, pid, _kind in starts}
+    assert not (workers and run.ctx.created == 0), teach("not_through_ctx", items=run.items, seen=len(workers))
 
 
 @pytest.mark.clause("timeout_caught", "stragglers_reported", "results_right")
@@ -231,3 +245,25 @@ def test_items_still_queued_at_the_timeout_are_stragglers_too(kata, mp_context, 
     check_returned(run, teach)
     check_accounted(run, teach)
     assert sorted(run.got["stragglers"], key=repr) == sorted(items, key=repr), teach("items_lost", items=items, timeout=QUICK, got=run.got)
+
+
+@pytest.mark.clause("bounded_total")
+def test_all_the_waits_together_run_out_after_one_timeout_not_more(kata, mp_context, teach, host):
+    # Every item is held until the test lets go (or HOLD_LONG x the timeout), far longer
+    # than the kata may wait, so every wait of the kata that has a timeout runs out. A wait that ran out lasted at
+    # least its timeout, on any machine: the timeouts of those waits add up to a lower
+    # bound of how long the kata waited, with no clock of the test's involved.
+    items = [1, 2, 3, 4]
+    with observed(kata, mp_context, host, watch="waits") as run:
+        run.gather(items, hold=items, timeout=QUICK, hold_for=HOLD_LONG)
+        waits = run.ctx.waits()
+    # Whether it waited for the held items is the other tests' business: a wait without a
+    # timeout never runs out, so here it adds nothing; the waits that ran out did so first.
+    total, thread, _timeouts = waited_at_least(waits)
+    if total > WAIT_SLACK * QUICK + 0.02:
+        ran_out = [w for w in waits if w["thread"] == thread and w["timed_out"] and w["timeout"] is not None]
+        shown = ", ".join(f"{w['what']}(timeout={w['timeout']:.2f})" for w in ran_out)
+        pytest.fail(
+            teach("waits_add_up", items=items, timeout=QUICK, got=run.report(), total=round(total, 2), waits=shown),
+            pytrace=False,
+        )

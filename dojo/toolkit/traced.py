@@ -9,8 +9,12 @@ exceptions that record where they arrived. Standard library only.
                      -1, "nine": __float__ raises a ValueError / TypeError whose pickled
                      form is a receipt ──pickled──> caller: future.result() side
              caller: unpickling the receipt                    log: ("arrived", x, type, where)
-                     gives back a plain ValueError / TypeError
-    test:    tracer.computed(), tracer.arrived()  ->  plain data, read in the judge
+                     gives back a ValueError / TypeError (the builtin's subclass, named like it)
+             caller: the pool rebuilds it as a RAISED exception: _rebuild_exc() sets its
+                     __cause__ to the worker's traceback  log: ("rebuilt", x, type, where)
+                     (an exception the worker caught and RETURNED arrives as a value:
+                     nothing rebuilds it, so it "arrives" but is never "rebuilt")
+    test:    tracer.computed(), tracer.arrived(), tracer.rebuilt()  ->  plain data
 
 A traced number is an int (or str) subclass: equal to, hashed like and printed like the
 plain value, so it works as a dict key and comes back from a grading host as plain data.
@@ -18,9 +22,15 @@ math.sqrt() of an int subclass reads it through ``__float__``, so the trace sees
 where square_root(x) ran (``where.here()``: pid, start method, thread). The exceptions it
 raises are ValueError, TypeError and OverflowError by name and by class
 (``type(exc).__name__`` in the worker says "ValueError" too), the same messages math.sqrt
-gives; the caller receives the builtin exception itself. An exception that is caught
-inside the worker is never pickled, so it never "arrives": that is how a test tells
-"caught where future.result() raised it" from "swallowed in the worker".
+gives; the caller receives a subclass of the builtin exception named like it
+(``type(exc).__name__ == "ValueError"``, ``isinstance(exc, ValueError)``; pickled again it
+becomes the builtin itself). An exception that is caught inside the worker and dropped is
+never pickled, so it never "arrives"; one that the worker returns as a value arrives but is
+never "rebuilt": both ProcessPoolExecutor and multiprocessing.Pool send a raised exception
+wrapped with its traceback, and unwrap it by setting ``exc.__cause__`` to a
+(_)RemoteTraceback, which the arrived exception notices. That is how a test tells "raised
+in the worker and carried back by the pool" from "swallowed in the worker" and from
+"returned as a value".
 
 Nothing here waits: it only records.
 """
@@ -55,6 +65,12 @@ class Tracer:
         """``[(x, type_name, {"pid", ...}), ...]``: each time the exception a traced x raised
         was unpickled, i.e. arrived in another process."""
         return [(key, name, where) for kind, key, name, where in self._records() if kind == "arrived"]
+
+    def rebuilt(self) -> list:
+        """``[(x, type_name, {"pid", ...}), ...]``: each time the pool handed the exception a
+        traced x raised back as a raised exception (it set the remote traceback as its
+        cause), and where."""
+        return [(key, name, where) for kind, key, name, where in self._records() if kind == "rebuilt"]
 
     def _records(self):
         return [(kind, key, name, dict(where)) for kind, key, name, where in self._log]
@@ -147,6 +163,36 @@ def _travelling(name, message, log, key):
 
 
 def _arrived(name, args, log, key):
-    """Unpickled on arrival: record where, and hand over the builtin exception itself."""
+    """Unpickled on arrival: record where, and hand over an exception of the builtin's type
+    that records when the pool rebuilds it as a raised one."""
     log.append(("arrived", key, name, here()))
-    return getattr(builtins, name)(*args)
+    exc = _ARRIVED[name](*args)
+    exc._dojo_log = log
+    exc._dojo_key = key
+    return exc
+
+
+def _arrived_class(name):
+    base = getattr(builtins, name)
+
+    def get_cause(self):
+        return BaseException.__cause__.__get__(self)
+
+    def set_cause(self, cause):
+        BaseException.__cause__.__set__(self, cause)
+        # The pools' _rebuild_exc / rebuild_exc: the exception was raised in the worker
+        # and sent back with its traceback, not returned as a value.
+        if type(cause).__name__ in ("_RemoteTraceback", "RemoteTraceback") and getattr(self, "_dojo_log", None) is not None:
+            self._dojo_log.append(("rebuilt", self._dojo_key, name, here()))
+
+    def __reduce__(self):
+        return (base, tuple(self.args))
+
+    return type(
+        name,
+        (base,),
+        {"__cause__": property(get_cause, set_cause), "__reduce__": __reduce__, "__module__": "builtins", "__qualname__": name},
+    )
+
+
+_ARRIVED = {name: _arrived_class(name) for name in ("ValueError", "TypeError", "OverflowError")}

@@ -1,6 +1,6 @@
 # wrong: the pool ignores ctx and uses the default start method (fork on Linux before 3.14)
 # breaks: uses_ctx
-# caught-on: spawn forkserver
+# caught-on: fork spawn forkserver
 """Know which input each finished future belongs to.
 
 as_completed() hands out futures in the order they FINISH, not in the order they were

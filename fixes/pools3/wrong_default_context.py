@@ -1,6 +1,6 @@
 # wrong: the pool ignores ctx and uses the default start method (fork on Linux before 3.14)
 # breaks: uses_ctx
-# caught-on: spawn forkserver
+# caught-on: fork spawn forkserver
 """One failing task must not sink the others.
 
 An exception raised in a pool worker travels back to the parent, and future.result()

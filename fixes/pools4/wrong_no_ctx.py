@@ -1,6 +1,6 @@
 # wrong: drops mp_context=ctx when rewriting the executor: the workers start with the default start method, not the caller's
 # breaks: in_processes
-# caught-on: spawn forkserver
+# caught-on: fork spawn forkserver
 """A timeout must not wait for the stragglers.
 
 `as_completed(futures, timeout=...)` gives up by raising TimeoutError (on Python 3.10

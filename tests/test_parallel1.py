@@ -5,7 +5,13 @@ TracedInts (dojo.toolkit.work_trace) where a test must see which process squared
 number: in child processes started through ctx, one slice per process, the parts at
 work at the same time (a gate holds each part's process at its first multiplication
 until every part's process is there; it never waits for a program whose parts do run
-side by side).
+side by side). A TracedInt records every read of its value (n * n, int(n), float(n),
+pow(n, 2) ...), so the square may be computed in any way, but in the part's process.
+
+In order means in slice order whatever order the parts finish in: one test makes the last
+slice's process finish first and the first slice's last (each part's process waits, at
+its first read, until the parts after its own are done), so a merge in arrival order
+comes back reversed, every time.
 """
 
 import os
@@ -14,7 +20,7 @@ from collections import Counter
 import pytest
 
 from dojo.testing import KataRaised
-from dojo.toolkit.work_trace import Trace, TraceContext, gate_wait
+from dojo.toolkit.work_trace import OP, Trace, TraceContext, gate_wait, how_text, work_seen
 
 # Distinct magnitudes, not sorted, some negative: every square names its number, and
 # squares sorted by size are not the input's order.
@@ -146,6 +152,41 @@ def test_every_number_is_squared_when_there_are_fewer_numbers_than_parts(kata, m
     check_result(teach, FEW, 3, got, "fewer_than_parts")
 
 
+def groups_last_part_first(numbers, slices, parts):
+    """The finishing order the test imposes: the last slice's numbers first (group 0), the
+    first slice's last. Numbers in no slice (a wrong split) are nobody's turn: last."""
+    groups = {}
+    if isinstance(slices, list):
+        for p, piece in enumerate(slices):
+            for n in piece if isinstance(piece, list) else []:
+                groups.setdefault(n, len(slices) - 1 - p)
+    return [groups.get(n, parts + 1) for n in numbers]
+
+
+@pytest.mark.clause("merged_in_order", "all_joined")
+def test_the_parts_are_merged_in_slice_order_when_the_last_part_finishes_first(kata, mp_context, teach):
+    numbers, parts = TEN, 3
+    slices = call_split(kata, teach, list(numbers), parts)
+    trace = Trace(mp_context, order=True)
+    traced = trace.numbers(numbers, groups_last_part_first(numbers, slices, parts))
+    got = call_parts(kata, teach, TraceContext(mp_context, trace), traced, parts)
+    want = squares_of(numbers)
+    lost, doubled = lost_and_doubled(numbers, got)
+    assert isinstance(got, list) and Counter(got) == Counter(want), teach(
+        "remainder_lost", numbers=numbers, parts=parts, got=got, want=want, lost=lost, doubled=doubled
+    )
+    if got == want:
+        return
+    pieces = [squares_of(piece) for piece in slices] if isinstance(slices, list) else []
+    arrival = [square for piece in reversed(pieces) for square in piece]
+    if got == arrival and not trace.ordering_report()["gave_up"]:
+        pytest.fail(
+            teach("parts_arrival_order", numbers=numbers, parts=parts, got=got, want=want, slices=slices),
+            pytrace=False,
+        )
+    pytest.fail(teach("out_of_order", numbers=numbers, parts=parts, got=got, want=want), pytrace=False)
+
+
 # --- squares_in_parts: where the work was done ---------------------------------------------
 
 
@@ -154,17 +195,24 @@ def test_every_square_is_computed_in_a_part_process_started_through_ctx(kata, mp
     numbers, parts = TEN, 3
     trace = Trace(mp_context)
     got = call_parts(kata, teach, TraceContext(mp_context, trace), trace.numbers(numbers), parts)
-    caller, started, rows = host.pid(), trace.processes_started(), trace.records()
+    caller, started = host.pid(), trace.processes_started()
+    seen = work_seen(trace.records(), caller)
     fields = dict(numbers=numbers, parts=parts, started=started)
-    in_caller = [n for n in numbers if any(r["number"] == n and not r["child"] and r["pid"] == caller for r in rows)]
+    # Arithmetic on a number, or its conversion to a plain number (int(n), float(n) ...), in
+    # the caller: that is where the square can be computed unseen. Formatting or comparing
+    # a number is not counted.
+    in_caller = [n for n in numbers if n in seen["in_caller"]]
     if in_caller:
-        pytest.fail(teach("parts_squared_in_caller", seen=in_caller, pid=caller, **fields), pytrace=False)
-    other = [r for r in rows if not r["child"]]
-    if other:
-        seen = [n for n in numbers if any(r["number"] == n for r in other)]
-        pids = sorted({r["pid"] for r in other})
-        pytest.fail(teach("parts_squared_elsewhere", seen=seen, pids=pids, **fields), pytrace=False)
-    in_children = {r["number"] for r in rows if r["child"]}
+        how = how_text(seen["in_caller"], numbers)
+        pytest.fail(teach("parts_squared_in_caller", seen=in_caller, how=how, pid=caller, **fields), pytrace=False)
+    if seen["elsewhere"]:
+        elsewhere = [n for n in numbers if n in seen["elsewhere"]]
+        how = how_text(seen["elsewhere"], numbers)
+        pytest.fail(
+            teach("parts_squared_elsewhere", seen=elsewhere, how=how, pids=seen["other_pids"], **fields),
+            pytrace=False,
+        )
+    in_children = seen["in_children"]
     came_back = [n for n in numbers if isinstance(got, list) and n * n in got]
     unseen = [n for n in came_back if n not in in_children]
     assert not unseen, teach("parts_squares_unseen", unseen=unseen, **fields)
@@ -183,6 +231,9 @@ def test_each_part_is_squared_in_its_own_process_side_by_side_with_the_others(ka
     call_parts(kata, teach, TraceContext(mp_context, trace), trace.numbers(numbers), parts)
     started, gate = trace.processes_started(), trace.gate_report()
     fields = dict(numbers=numbers, parts=parts, started=started, slices=slices)
+    rows = trace.records()
+    if not any(r["child"] for r in rows):
+        return  # no process started through ctx ever had a number: the in_children test says so
     if gate["gave_up"]:
         pytest.fail(
             teach(
@@ -194,11 +245,16 @@ def test_each_part_is_squared_in_its_own_process_side_by_side_with_the_others(ka
             ),
             pytrace=False,
         )
-    # Which numbers each part process squared, in input order.
-    by_process = {}
-    for r in trace.records():
+    # Which numbers each part process squared, in input order: those whose value it read
+    # (a process may be handed more than its slice, the whole list and its bounds, say);
+    # those it was handed, for a process whose reads the test could not see.
+    by_process, handed = {}, {}
+    for r in rows:
         if r["child"]:
-            by_process.setdefault(r["serial"], set()).add(r["number"])
+            into = handed if r["op"] == OP["received"] else by_process
+            into.setdefault(r["serial"], set()).add(r["number"])
+    for serial, got_numbers in handed.items():
+        by_process.setdefault(serial, got_numbers)
     # The processes of the cut: those started before every part was at work (a pool's
     # workers, one process per part), and any that squared something. A worker a pool
     # starts later to replace one that finished (maxtasksperchild) is not one of them.

@@ -6,7 +6,9 @@ existed when its work ended and whether it still mapped the block then (while a 
 worker's exception keeps its frames alive). The numbers are TracedInts, which write down
 which process squared them. Which /dev/shm objects a call created comes from the resource
 tracker's ledger of this run (only this test's own processes write there), so a block is
-found whatever it is called, and nobody else's /dev/shm is ever looked at.
+found whatever it is called, and nobody else's /dev/shm is ever looked at. A TracedInt
+writes down every read of its value (n * n, n ** 2, int(n), float(n) ...), so a worker
+may square its number in any way; arithmetic on it outside the workers is seen too.
 """
 
 import os
@@ -134,10 +136,27 @@ def test_every_square_is_computed_in_a_worker_started_through_ctx(kata, mp_conte
     shm.left(also=[block_name])
     seen = Seen(journal)
     workers = set(seen.workers)
-    elsewhere = sorted({pid for pid, _ in seen.squares if pid not in workers})
+    # Arithmetic on a number, or its conversion to a plain number (int(n), float(n) ...),
+    # outside the workers: that is where a square can be computed unseen. Formatting or
+    # comparing a number is not counted.
+    computed = [(pid, n, op) for pid, n, op in seen.computed if pid not in workers]
+    elsewhere = sorted({pid for pid, _n, _op in computed})
+    how = "; ".join(
+        f"{op} on {', '.join(str(n) for n in numbers if any(c[1] == n and c[2] == op for c in computed))}"
+        for op in dict.fromkeys(op for _pid, _n, op in computed)
+    )
     assert not elsewhere, teach(
         "squared_elsewhere", numbers=numbers, pids=elsewhere, caller=host.pid(), workers=sorted(workers),
-        outcome=outcome(teach, got, raised),
+        how=how, outcome=outcome(teach, got, raised),
+    )
+    # Every square that came back: a worker had its number and used it (any read at all:
+    # n * n, int(n) ** 2, float(n) ** 2 ..., or at least received it).
+    in_workers = {n for pid, n, _op in seen.computed + seen.reads if pid in workers}
+    in_workers |= {n for pid, n in seen.received if pid in workers}
+    came_back = [n for n in numbers if isinstance(got, list) and n * n in got]
+    unseen = [n for n in came_back if n not in in_workers]
+    assert not unseen, teach(
+        "squares_unseen", numbers=numbers, unseen=unseen, workers=len(workers), outcome=outcome(teach, got, raised)
     )
     check_joined(host, seen, teach, numbers, got, raised)
 

@@ -13,8 +13,10 @@
               spawned <pid> <manager?>               (in the parent) once start() returned
               reaped <pid> <exit code>               (in the parent) when it was waited for
               joining <pid> <block exists?>          (in the parent) its first join() of it
-            TracedInt: every product or power of a traced number writes
-              square <pid> <number>                  in the process that computed it
+            TracedInt: every read of a traced number's value writes, in that process,
+              square <pid> <number>                  a product or a power
+              read <pid> <number> <op>               int(n), float(n), str(n) ... (OPS)
+              received <pid> <number>                (a worker) the number is in its arguments
     parent: fail_first_start: the first worker's start() raises BlockingIOError (EAGAIN,
             as fork() does when the system runs out of processes), and the exception is
             kept, so the frames it passed through stay alive until ``release()``: what the
@@ -33,6 +35,8 @@ import errno
 import os
 import tempfile
 from multiprocessing import context as _mpcontext
+
+from dojo.toolkit.work_trace import OP, _plain, _value, install_reads, is_compute, op_name
 
 SHM_DIR = "/dev/shm"
 
@@ -88,46 +92,67 @@ class Journal:
 
 # --- who computed it ---------------------------------------------------------------------
 
+# Every read of a traced number's value (work_trace.READS: n * n, n ** 2, int(n), float(n),
+# str(n) ...) is written down in the process that does it, once per number and op:
+#   square <pid> <number>          a product or a power (n * m, n ** m)
+#   read <pid> <number> <op>       any other read; op is an index into work_trace.OPS
+#   received <pid> <number>        a worker started through ctx has the number in its
+#                                  arguments (reads CPython makes without a dunder, as in
+#                                  operator.index(n) or struct.pack, show at least that)
+_written: set = set()
 
+
+@install_reads
 class TracedInt(int):
-    """An int that writes down which process multiplied it (``n * n``, ``n ** 2``).
+    """An int that writes down which process read its value, and how.
 
-    The result is a plain int. Pickles as itself, so it can travel to any worker."""
+    Every result is a plain int (or float, str ...). Pickles as itself, so it can travel
+    to any worker."""
 
     def __new__(cls, value: int, journal):
-        obj = super().__new__(cls, value)
+        obj = super().__new__(cls, _plain(value))
         obj._journal = journal.path if isinstance(journal, Journal) else journal
         return obj
 
     def __reduce__(self):
-        return (TracedInt, (int(self), self._journal))
+        return (TracedInt, (_value(self), self._journal))
 
-    def _seen(self) -> None:
-        Journal(self._journal).write("square", os.getpid(), int(self))
+    def __copy__(self):
+        return self
 
-    def __mul__(self, other):
-        if not isinstance(other, int):
-            return NotImplemented
-        self._seen()
-        return int(self) * int(other)
+    def __deepcopy__(self, memo):
+        return self
 
-    def __rmul__(self, other):
-        if not isinstance(other, int):
-            return NotImplemented
-        self._seen()
-        return int(other) * int(self)
+    def __abs__(self):
+        return TracedInt(abs(_value(self)), self._journal)
 
-    def __pow__(self, other, mod=None):
-        if not isinstance(other, int):
-            return NotImplemented
-        self._seen()
-        return pow(int(self), int(other), mod)
+    def __neg__(self):
+        return TracedInt(-_value(self), self._journal)
 
-    def __rpow__(self, other, mod=None):
-        if not isinstance(other, int):
-            return NotImplemented
-        self._seen()
-        return pow(int(other), int(self), mod)
+    def __pos__(self):
+        return self
+
+    def _note(self, op: int) -> None:
+        kind = "square" if op in (OP["n * m"], OP["n ** m"]) else "read"
+        key = (self._journal, os.getpid(), _value(self), kind, op)
+        if key in _written:
+            return
+        _written.add(key)
+        if kind == "square":
+            Journal(self._journal).write("square", os.getpid(), _value(self))
+        else:
+            Journal(self._journal).write("read", os.getpid(), _value(self), op)
+
+
+def _received_in(journal: Journal, value, depth: int = 0) -> None:
+    if isinstance(value, TracedInt):
+        journal.write("received", os.getpid(), _value(value))
+    elif depth < 4 and isinstance(value, (list, tuple, set, frozenset)):
+        for item in list(value)[:512]:
+            _received_in(journal, item, depth + 1)
+    elif depth < 4 and isinstance(value, dict):
+        for item in list(value.values())[:512]:
+            _received_in(journal, item, depth + 1)
 
 
 # --- what a process maps -------------------------------------------------------------------
@@ -243,6 +268,10 @@ class _Witness:
         before = (maps_of(name) or 0) if name else 0
         journal.write("start", os.getpid(), int(_is_manager_server(getattr(self, "_target", None))), before)
         try:
+            _received_in(journal, tuple(getattr(self, "_args", ())) + tuple(getattr(self, "_kwargs", {}).values()))
+        except Exception:
+            pass
+        try:
             super().run()
         except BaseException:
             # The target's frames are alive here (the exception's traceback holds them):
@@ -351,6 +380,12 @@ class Seen:
         rows = journal.records()
         self.managers = sorted({int(r[1]) for r in rows if r[0] == "manager"})
         self.squares = [(int(r[1]), int(r[2])) for r in rows if r[0] == "square" and len(r) > 2]
+        # (pid, number, op name) for every other read of a traced number's value
+        self.reads = [(int(r[1]), int(r[2]), op_name(int(r[3]))) for r in rows if r[0] == "read" and len(r) > 3]
+        self.computed = [(pid, n, "n * m or n ** m") for pid, n in self.squares] + [
+            (pid, n, op) for pid, n, op in self.reads if is_compute(OP.get(op, -1))
+        ]
+        self.received = [(int(r[1]), int(r[2])) for r in rows if r[0] == "received" and len(r) > 2]
         # (pid, failed, block existed, mappings added) per worker whose target ended
         self.after = [tuple(int(x) for x in r[1:5]) for r in rows if r[0] == "after" and len(r) > 4]
         self.reaped = {int(r[1]) for r in rows if r[0] == "reaped" and len(r) > 1}

@@ -1,0 +1,46 @@
+# right: one Pipe per child, the child sends pow(n, 2); the parent receives from each, then joins
+# style: Pipes with pow()
+"""Processes do not share memory; threads do.
+
+A thread runs inside your process: what it appends to a list, the list you hold shows.
+A child process works on its own copy of the parent's memory (a copy made at fork, or
+rebuilt from pickles under spawn and forkserver): what it appends to a list or a global
+is gone when it exits. Results from a process must come back through a channel.
+"""
+
+import threading
+
+
+def square_into(results, n):
+    results.append(n * n)
+
+
+def squares_in_threads(numbers):
+    """Square every number in its own thread; return the squares, sorted."""
+    results = []
+    threads = [threading.Thread(target=square_into, args=(results, n)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+def square_send(conn, n):
+    conn.send(pow(n, 2))
+    conn.close()
+
+
+def squares_in_processes(ctx, numbers):
+    """Square every number in a child process started through ctx; return the squares, sorted."""
+    pairs = []
+    for n in numbers:
+        here, there = ctx.Pipe(duplex=False)
+        worker = ctx.Process(target=square_send, args=(there, n))
+        worker.start()
+        there.close()
+        pairs.append((worker, here))
+    results = [here.recv() for _, here in pairs]
+    for worker, here in pairs:
+        worker.join()
+        here.close()
+    return sorted(results)

@@ -1,0 +1,39 @@
+# right: a ProcessPoolExecutor computes math.prod((n, n)) for every number; results sorted
+# style: executor with math.prod
+"""Processes do not share memory; threads do.
+
+A thread runs inside your process: what it appends to a list, the list you hold shows.
+A child process works on its own copy of the parent's memory (a copy made at fork, or
+rebuilt from pickles under spawn and forkserver): what it appends to a list or a global
+is gone when it exits. Results from a process must come back through a channel.
+"""
+
+import threading
+
+
+def square_into(results, n):
+    results.append(n * n)
+
+
+def squares_in_threads(numbers):
+    """Square every number in its own thread; return the squares, sorted."""
+    results = []
+    threads = [threading.Thread(target=square_into, args=(results, n)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+
+
+def square(n):
+    return math.prod((n, n))
+
+
+def squares_in_processes(ctx, numbers):
+    """Square every number in a child process started through ctx; return the squares, sorted."""
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        return sorted(pool.map(square, numbers))

@@ -1,0 +1,32 @@
+# wrong: one executor task per slice, but the pieces are joined in as_completed() order, the order the parts finished
+# breaks: merged_in_order
+# caught-on: fork spawn forkserver
+"""Split the work, then gather every piece.
+
+Parallel work is cut into parts, the parts run side by side, each in its own process,
+and their results are put back together in order at the end. The cut has to be exact:
+when the numbers do not divide evenly among the parts, a slice size rounded down leaves
+the remainder out, and nothing complains, because every process finished without an error.
+"""
+
+import math
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+
+def square_part(part):
+    return [pow(n, 2) if i % 2 else math.prod((n, n)) for i, n in enumerate(part)]
+
+
+def split(items, parts):
+    """Cut `items` into `parts` consecutive slices that hold every item exactly once."""
+    size, extra = divmod(len(items), parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [items[bounds[i]:bounds[i + 1]] for i in range(parts)]
+
+
+def squares_in_parts(ctx, numbers, parts):
+    """Square `numbers` in `parts` processes, one slice each; return the squares in input order."""
+    chunks = split(numbers, parts)
+    with ProcessPoolExecutor(max_workers=parts, mp_context=ctx) as pool:
+        futures = [pool.submit(square_part, chunk) for chunk in chunks]
+        return [square for future in as_completed(futures) for square in future.result()]

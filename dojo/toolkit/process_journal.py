@@ -17,6 +17,7 @@
               square <pid> <number>                  a product or a power
               read <pid> <number> <op>               int(n), float(n), str(n) ... (OPS)
               received <pid> <number>                (a worker) the number is in its arguments
+              attached <pid>                         (a worker) it opened the block called shm_name
     parent: fail_first_start: the first worker's start() raises BlockingIOError (EAGAIN,
             as fork() does when the system runs out of processes), and the exception is
             kept, so the frames it passed through stay alive until ``release()``: what the
@@ -271,6 +272,8 @@ class _Witness:
             _received_in(journal, tuple(getattr(self, "_args", ())) + tuple(getattr(self, "_kwargs", {}).values()))
         except Exception:
             pass
+        if name:
+            _note_attach(journal, name)
         try:
             super().run()
         except BaseException:
@@ -288,6 +291,23 @@ class _Witness:
             journal.write("after", os.getpid(), int(failed), int(block_exists(name)), added)
         else:
             journal.write("after", os.getpid(), int(failed), 0, 0)
+
+
+def _note_attach(journal, name) -> None:
+    """In a worker: write ``attached <pid>`` the first time it opens the block ``name``
+    (a worker may read its numbers from the block rather than from its arguments)."""
+    from multiprocessing import shared_memory
+
+    original = shared_memory.SharedMemory.__init__
+    noted = []
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if not noted and self.name.lstrip("/") == name.lstrip("/"):
+            noted.append(True)
+            journal.write("attached", os.getpid())
+
+    shared_memory.SharedMemory.__init__ = __init__
 
 
 # Named as multiprocessing's own classes: a default process name ("SpawnProcess-3") is
@@ -392,6 +412,7 @@ class Seen:
         # (pid, block existed) at the parent's first join() of each worker
         self.joining = [(int(r[1]), int(r[2])) for r in rows if r[0] == "joining" and len(r) > 2]
         self.workers = [int(r[1]) for r in rows if r[0] == "spawned" and len(r) > 2 and r[2] == "0"]
+        self.attached = {int(r[1]) for r in rows if r[0] == "attached" and len(r) > 1}
 
     def unjoined(self) -> list[int]:
         """Workers (not a Manager's server) whose parent never waited for them."""

@@ -37,6 +37,9 @@ MAX_RESULT = 16 * 1024 * 1024  # bytes of JSON a host may send back
 # learner's shell, not like a copy of the narrowed test.
 JUDGE_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 CLOSE_GRACE = 1.0  # seconds a host gets to end once told to
+# In a grading workspace: the copy of the test-side toolkit hosts import dojo from (the
+# grader's own dojo, and the kit it may be installed from, are out of a host's sight).
+TOOLKIT = ".dojo-toolkit"
 
 
 class HostError(Exception):
@@ -197,7 +200,9 @@ def serve(conn, spec: dict) -> None:
     if spec.get("limits") is not None:
         from dojo.grading import sandbox
 
-        applied = sandbox.enter_host(sandbox.Limits.from_dict(spec["limits"]), spec.get("slot", 0))
+        toolkit = os.path.join(spec["root"], TOOLKIT)
+        applied = sandbox.enter_host(sandbox.Limits.from_dict(spec["limits"]), spec.get("slot", 0),
+                                     toolkit=toolkit if os.path.isdir(toolkit) else None)
     reply = _run(spec)
     reply["applied"] = applied
     try:
@@ -291,6 +296,7 @@ class Hosts:
         self.live: list[Host] = []
         self.applied: list = []
         self._dir = None  # made at the first call: a test may never call the kata
+        _prepare_host_python(self.root, (limits or {}).get("hidden") or ())
 
     def call(self, attr: str, args: tuple, kwargs: dict):
         from dojo import i18n
@@ -424,6 +430,28 @@ class Hosts:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         return leaks
+
+
+def _prepare_host_python(root: str, hidden) -> None:
+    """The judge's side of a host's view: a spawn or forkserver host is a fresh interpreter
+    that must import ``dojo.hosting`` from the workspace's toolkit copy (first on the path
+    it inherits; the judge's own dojo modules are loaded already and stay where they are),
+    and must not be started from a venv inside a hidden folder (its command line and
+    ``sys.executable`` would name the kit): the real interpreter is used instead."""
+    toolkit = os.path.join(root, TOOLKIT)
+    if not os.path.isdir(toolkit):
+        return
+    if sys.path[:1] != [toolkit]:
+        sys.path[:] = [toolkit, *(p for p in sys.path if p != toolkit)]
+    hidden = [os.path.realpath(h) for h in hidden]
+
+    def gone(path):
+        return any(path == h or path.startswith(h.rstrip("/") + "/") for h in hidden)
+
+    if gone(os.path.abspath(sys.executable)) and not gone(os.path.realpath(sys.executable)):
+        from multiprocessing import spawn
+
+        spawn.set_executable(os.path.realpath(sys.executable))
 
 
 def _wait_exit(process, seconds: float) -> None:

@@ -558,7 +558,8 @@ CASES = [
             def doubles(ctx, numbers):
                 return list(numbers)
         '''),
-        r"returned \[1, 2, 3\]",
+        # a fork host still has pytest in memory; a spawn or forkserver host cannot import it
+        r"returned \[1, 2, 3\]|No module named '_pytest'",
     ),
     Case(
         "replacing the plugin's result writer at import changes nothing in the judge",
@@ -572,7 +573,8 @@ CASES = [
             def doubles(ctx, numbers):
                 return list(numbers)
         '''),
-        r"returned \[1, 2, 3\]",
+        # a fork host still has the plugin in memory; a spawn or forkserver host cannot import it
+        r"returned \[1, 2, 3\]|No module named 'dojo\.plugin'",
     ),
     Case(
         "replacing builtins.AssertionError at import changes nothing in the judge",

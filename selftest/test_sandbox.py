@@ -216,6 +216,29 @@ def linger():
     return {"lingerer": pid}
 
 
+def look_around(secret, judge):
+    """What a host can see: its uid, the secret folder, the judge, /tmp, mount points."""
+    def can(path):
+        try:
+            os.listdir(path) if os.path.isdir(path) else open(path).close()
+            return True
+        except OSError:
+            return False
+
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    with open("/proc/self/cmdline", "rb") as f:
+        cmdline = f.read().split(b"\0")[0].decode()
+    return {"uid": os.getuid(), "secret": can(secret), "secret_file": can(os.path.join(secret, "answer.py")),
+            "judge_visible": os.path.exists("/proc/%d" % judge), "tmp": sorted(os.listdir("/tmp")),
+            "cwd": can(os.getcwd()), "named": [p for p in points if secret in p], "cmdline": cmdline,
+            "python": can(sys.executable)}
+
+
+def scenario_view(secret):
+    report(judge=os.getpid(), **in_host(look_around, secret, os.getpid()))
+
+
 def scenario_linger():
     report(judge=os.getpid(), **in_host(linger, join=False))
     sys.stdin.readline()
@@ -317,7 +340,7 @@ def test_detect_names_every_limit_with_on_or_off_and_a_reason():
 
 
 def test_each_layer_in_force_says_what_it_applies():
-    # Which layers exist depends on the machine (here, as root: all but the uid drop).
+    # Which layers exist depends on the machine (here, as root: all of them).
     verdicts = sandbox.detect()
     if verdicts["processes"].startswith("on"):
         assert "pids.max=96" in verdicts["processes"] or "RLIMIT_NPROC=" in verdicts["processes"]
@@ -325,6 +348,59 @@ def test_each_layer_in_force_says_what_it_applies():
         assert verdicts["network"] == "on: own network namespace, loopback only"
     if verdicts["shm"].startswith("on"):
         assert verdicts["shm"] == "on: private tmpfs on /dev/shm (2 GiB, mode 1777)"
+
+
+def test_the_uid_drop_is_in_force_as_root_also_with_the_interpreter_under_a_closed_folder():
+    """As root the job's mount namespace opens the folders closed to other users that the
+    interpreter lives under (pyenv's /root, mode 700): a tmpfs over them, the interpreter
+    bound back read-only. The verdict names what was opened."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can drop to another uid")
+    verdict = sandbox.detect()["uid"]
+    assert verdict.startswith("on: hosts run as uid 61000 + job slot"), verdict
+    closed = sandbox._first_closed(os.path.realpath(sys.executable))
+    if closed:
+        assert f"{closed} (mode" in verdict and "bound back read-only" in verdict, verdict
+
+
+def test_open_closed_folders_groups_needed_paths_under_their_outermost_closed_folder():
+    assert sandbox._outermost(["/a/b", "/a", "/c/d", "/c/d/e", "/c/de"]) == ["/a", "/c/d", "/c/de"]
+    open_ = Path(tempfile.mkdtemp(prefix="dojo-sandbox-closed-"))
+    open_.chmod(0o755)
+    closed = open_ / "home"
+    (closed / "x" / "python").mkdir(parents=True)
+    closed.chmod(0o700)
+    try:
+        assert sandbox._first_closed(str(closed / "x" / "python")) == str(closed)
+        assert sandbox._first_closed(str(open_)) is None
+    finally:
+        closed.chmod(0o755)
+        shutil.rmtree(open_)
+    assert sandbox._cover_point("/work/main") == "/work"
+    assert sandbox._cover_point("/usr/share/kit") == "/usr/share/kit"
+
+
+@pytest.mark.skipif(LINUX and os.geteuid() != 0, reason="a host's own mount namespace needs root")
+def test_a_host_sees_neither_hidden_folders_nor_other_processes_nor_the_shared_tmp(job, tmp_path):
+    need("view")
+    secret = Path(tempfile.mkdtemp(prefix="dojo-sandbox-secret-"))
+    secret.chmod(0o755)
+    (secret / "answer.py").write_text("ANSWER = 42\n")
+    (secret / "answer.py").chmod(0o644)
+    try:
+        j = job(Limits(hidden=(str(secret),)))
+        got = j.run("view", str(secret))
+        assert "error" not in got, got
+        assert got["secret"] is False and got["secret_file"] is False, f"the host could reach {secret}: {got}"
+        assert got["named"] == [], f"a mount point names the hidden folder: {got['named']}"
+        assert got["judge_visible"] is False, "the host can see the judge in /proc (hidepid)"
+        assert got["cwd"] is True and got["python"] is True, f"the host lost its workspace or Python: {got}"
+        assert not [n for n in got["tmp"] if n.startswith("dojo-sandbox-secret-")], got["tmp"]
+        assert got["cmdline"] == "dojo-host", f"the host's command line still names the judge's: {got['cmdline']}"
+        if sandbox.detect()["uid"].startswith("on"):
+            assert got["uid"] == Limits().slot_uid(j.slot)
+    finally:
+        shutil.rmtree(secret, ignore_errors=True)
 
 
 def test_the_uid_verdict_names_the_folder_that_shuts_the_uid_out():

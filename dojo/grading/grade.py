@@ -22,6 +22,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import multiprocessing
+import os
 import secrets
 import shutil
 import sys
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dojo
+from dojo import hosting, runner
 from dojo import manifest as manifest_mod
-from dojo import runner
 from dojo.grading import model, sandbox, seal, submission
 
 METHODS = ("fork", "spawn", "forkserver")
@@ -108,6 +109,9 @@ def grade(
         result.notes.append(str(exc))
     result.student = student or sub.name
     result.notes.extend(sub.notes)
+    if settings.sandboxed:
+        limits = dataclasses.replace(limits, hidden=_hidden_from_hosts(settings.kit, Path(path), limits))
+    closed = settings.sandboxed and result.limits.get("uid", "").startswith("on")
     _checkpoint(checkpoint, result, started, len(manifest.katas))
     for index, kata in enumerate(manifest.katas):
         if progress:
@@ -119,7 +123,7 @@ def grade(
                                  status="missing", reason=sub.problems[kata.name])
             )
             continue
-        tests, void = _run_kata(kata, sub, settings, methods, limits, slot)
+        tests, void = _run_kata(kata, sub, settings, methods, limits, slot, closed)
         result.katas.append(
             model.score_kata(kata.name, title, kata.points, methods, tests, processes=kata.processes,
                              status="void" if void else "", reason=void)
@@ -151,12 +155,23 @@ def _limits_in_force(settings: Settings, limits: sandbox.Limits) -> dict:
     return found
 
 
-def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limits, slot: int):
-    """Run one kata in a fresh workspace; return (tests, void reason or "")."""
+def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limits, slot: int, closed: bool = False):
+    """Run one kata in a fresh workspace; return (tests, void reason or "").
+
+    ``closed`` (the uid drop is in force): the workspace is open to this job's uid only,
+    and its hidden tests to the judge only."""
+    with sandbox.UidLease(limits, slot) as lease:  # a uid no other job on this machine uses
+        return _run_kata_as(kata, sub, settings, methods, lease.limits, slot, closed)
+
+
+def _run_kata_as(kata, sub, settings: Settings, methods: list, limits: sandbox.Limits, slot: int, closed: bool):
     canary = f"test_canary_{secrets.token_hex(6)}"
     workspace = Path(tempfile.mkdtemp(prefix=f"dojo-grade-{kata.name}-"))
     try:
         sealed = seal.build_workspace(settings.snapshot or settings.kit, workspace, sub.modules)
+        copy_toolkit(workspace / hosting.TOOLKIT)
+        if closed:
+            _close_workspace(workspace, limits.slot_uid(slot))
         files = [f"tests/test_{kata.name}.py"]
         if (workspace / seal.HIDDEN / f"test_{kata.name}.py").is_file():
             files.append(f"{seal.HIDDEN}/test_{kata.name}.py")
@@ -179,6 +194,71 @@ def _run_kata(kata, sub, settings: Settings, methods: list, limits: sandbox.Limi
         return tests, void
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+# What a host imports of dojo: the test-side toolkit, and the host's half of hosting with
+# what it stands on. Copied into every workspace, so that a host never needs the grader's
+# own dojo (nor the kit, when dojo is installed editable from it).
+TOOLKIT_FILES = ("__init__.py", "testing.py", "family.py", "hosting.py", "i18n.py", "_toml.py", "messages.toml",
+                 "grading/__init__.py", "grading/sandbox.py")
+
+
+def copy_toolkit(dest: Path) -> None:
+    """``dest/dojo/...``: the toolkit files of the running dojo (checked against the seal)."""
+    source = Path(dojo.__file__).resolve().parent
+    names = list(TOOLKIT_FILES) + [f"toolkit/{p.name}" for p in sorted((source / "toolkit").glob("*.py"))]
+    for name in names:
+        if (source / name).is_file():
+            target = dest / "dojo" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((source / name).read_bytes())
+    if sys.version_info < (3, 11):  # dojo._toml needs tomli there, which hosts cannot reach
+        try:
+            import tomli
+
+            shutil.copytree(Path(tomli.__file__).parent, dest / "tomli",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        except ImportError:
+            pass
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _close_workspace(workspace: Path, uid: int | None) -> None:
+    """The workspace for this job's uid alone (owner root, group the job's gid, mode 750):
+    no other job's host can enter it. Hidden tests for the judge (root) alone."""
+    if uid is None:
+        return
+    os.chown(workspace, 0, uid)
+    workspace.chmod(0o750)
+    hidden = workspace / seal.HIDDEN
+    if hidden.is_dir():
+        for path in hidden.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        hidden.chmod(0o700)
+
+
+def _hidden_from_hosts(kit: Path, submission_path: Path, limits: sandbox.Limits) -> tuple:
+    """Folders no host may see: the kit, the tree dojo is installed editable from, the
+    submission (and the folder that holds it: a batch's other submissions), and what the
+    grader keeps read-only (results), except the interpreter's own folders."""
+    package = Path(dojo.__file__).resolve().parent
+    found = [Path(kit), submission_path if submission_path.is_dir() else submission_path.parent,
+             submission_path.parent]
+    if not package.parent.name.endswith(("site-packages", "dist-packages")):
+        found.append(package.parent)  # an editable install: a source tree, likely the kit
+    prefixes = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix)]
+    for entry in limits.readonly:
+        path = Path(entry).resolve()
+        if path == package or any(path == p or p in path.parents or path in p.parents for p in prefixes):
+            continue  # the installed packages and the standard library: hosts run on them
+        found.append(path)
+    out = []
+    for path in found:
+        text = str(Path(path).resolve())
+        if text != "/" and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def _tests(kata: str, run: runner.RunResult, canary: str, methods: list) -> list:

@@ -8,12 +8,17 @@
          (pids.max, memory limit); this process moves in, so all it starts is counted
       2. unshare: network + mount namespaces (root), or user + network + mount
          namespaces where unprivileged user namespaces are allowed
-      3. mounts private; a fresh tmpfs (mode 1777) on /dev/shm; loopback up
+      3. mounts private; a fresh tmpfs (mode 1777) on /dev/shm; loopback up; as root,
+         folders closed to other users on the interpreter's paths (pyenv's /root) become
+         a tmpfs with those paths bound back read-only (_open_closed_folders)
       4. DOJO_SANDBOX={slot, limits, what is in force}; execvp(CMD)
       ▼
     judge (pytest): inside the cgroup and namespaces, still the controller's user
       └─ host (a multiprocessing child) calls enter_host() before importing learner code:
-         rlimits, then, as root, setgroups([]) / setgid / setuid(Limits.uid + slot)
+         rlimits; as root, a mount namespace of its own (private_view: the kit and every
+         non-system top-level folder covered, its workspace bound back, a private /tmp,
+         /proc with hidepid=invisible); setgroups([]) / setgid / setuid(Limits.uid + slot);
+         dojo, sys.path and PYTHONPATH pointed at the workspace's toolkit copy
            └─ learner code and whatever it starts
     controller, afterwards: cleanup(slot) kills what is left in the cgroup, removes it
 
@@ -26,8 +31,9 @@ Uids: the job in slot N runs its hosts as uid ``Limits.uid + N`` (default 61000 
 the same number, no supplementary groups). One uid per parallel job, because
 ``RLIMIT_NPROC`` counts per user: jobs sharing a uid would share one process budget, and
 one fork bomb would fail its neighbours. 61000–61183 sits below systemd's DynamicUser
-range (61184–65519); a uid that belongs to an account is refused. Two grading controllers
-running at once on one machine would share these uids: run one at a time.
+range (61184–65519); a uid that belongs to an account is refused. Grading controllers
+running at once on one machine lease their uids (``UidLease``: a lock file per uid): a
+slot whose uid another job holds gets the next free one, so no two jobs share a uid.
 
 Linux only: elsewhere ``detect()`` says "off" for everything and the functions do nothing.
 """
@@ -45,13 +51,14 @@ import subprocess
 import sys
 import threading
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 MODULE = "dojo.grading.sandbox"
 ENV = "DOJO_SANDBOX"  # JSON: {"job", "slot", "limits", "cgroups", "in_force"}
 SANDBOX_FAILED = 125  # the sandbox itself could not start the command (as env(1) and docker do)
-KEYS = ("wall", "processes", "memory", "cpu", "fsize", "network", "shm", "uid", "readonly", "capabilities")
+KEYS = ("wall", "processes", "memory", "cpu", "fsize", "network", "shm", "uid", "readonly", "capabilities", "view")
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -68,8 +75,11 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_REMOUNT = 32
+MS_NOEXEC = 8
 MS_BIND = 4096
+MS_MOVE = 8192
 MS_REC = 16384
+MNT_DETACH = 2
 MS_PRIVATE = 1 << 18
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -101,6 +111,9 @@ class Limits:
     # folders that stay read-only inside the job (the kit, the submissions, the output,
     # the installed packages): a host running as root cannot change what grades it
     readonly: tuple = ()
+    # folders no host may see (the kit, dojo's source tree, the submissions, the results):
+    # each host covers them in a mount namespace of its own before it drops its uid
+    hidden: tuple = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -109,8 +122,9 @@ class Limits:
     def from_dict(cls, data: dict) -> "Limits":
         known = {f.name for f in fields(cls)}
         kept = {k: v for k, v in data.items() if k in known}
-        if "readonly" in kept:
-            kept["readonly"] = tuple(kept["readonly"])
+        for key in ("readonly", "hidden"):
+            if key in kept:
+                kept[key] = tuple(kept[key])
         return cls(**kept)
 
     @classmethod
@@ -230,6 +244,7 @@ def _verdicts(limits: Limits, cg: dict, ns: dict, uid: str) -> dict[str, str]:
             if root
             else "on: hosts have no capabilities (not root); the judge is not dumpable"
         ),
+        "view": ns.get("view", "off: no mount namespace of its own, so hosts see what the grader sees"),
     }
 
 
@@ -252,6 +267,51 @@ def launch_prefix(job_slot: int, limits: Limits | None = None) -> list[str]:
         sys.executable, "-m", MODULE,
         "--slot", str(job_slot), "--job", job_name(job_slot), "--limits", limits.to_json(), "--",
     ]  # fmt: skip
+
+
+UID_RANGE = 184  # 61000-61183: below systemd's DynamicUser range
+LEASES = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
+
+
+class UidLease:
+    """A uid no other job on this machine uses while this lease is held, however many
+    grading controllers run (each has its own slots; uids are per machine). A lock file
+    per uid (``flock``, released by the kernel when its holder dies): the slot's own uid
+    if it is free, else the next free one. ``limits`` is ``Limits`` with ``uid`` set so
+    that ``limits.slot_uid(slot)`` is the leased uid. Use as a context manager."""
+
+    def __init__(self, limits: "Limits", slot: int):
+        self.limits, self.slot, self.uid, self._fd = limits, slot, None, None
+        if limits.uid is None or not _linux() or os.geteuid() != 0:
+            return
+        import fcntl
+
+        first = limits.uid + slot
+        for n in range(UID_RANGE):
+            uid = limits.uid + (first - limits.uid + n) % UID_RANGE
+            try:
+                fd = os.open(os.path.join(LEASES, f"dojo-uid-{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            self.limits = dataclasses.replace(limits, uid=uid - slot)
+            return
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "UidLease":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def job_name(slot: int | str, owner: int | None = None) -> str:
@@ -351,11 +411,16 @@ def stale_cleanup() -> list[str]:
 # --- the host's side ---------------------------------------------------------------------
 
 
-def enter_host(limits: Limits | dict | None = None, slot: int | None = None) -> list[str]:
+def enter_host(limits: Limits | dict | None = None, slot: int | None = None, toolkit: str | None = None) -> list[str]:
     """Confine this process: call it first thing in a host, before learner code is imported.
 
-    Sets rlimits, then — as root, where the sandbox found the slot's uid usable — drops to
-    that uid. Defaults come from the sandbox this process runs in. Returns what it applied.
+    Sets rlimits; as root inside a sandbox, gives the host a view of its own
+    (``private_view``: the kit and everything in ``Limits.hidden`` covered, a private
+    temporary folder, /proc showing its own uid only); then — where the sandbox found the
+    slot's uid usable — drops to that uid, and points dojo's modules, ``sys.path`` and
+    ``PYTHONPATH`` at ``toolkit`` (the workspace's copy of the test-side toolkit), since
+    the dojo the judge imported is out of sight. Defaults come from the sandbox this
+    process runs in. Returns what it applied.
     multiprocessing keeps working afterwards: the inherited resource tracker pipe, Pipes,
     fork/spawn/forkserver children (see ``_after_drop`` and ``_forget_inherited_forkserver``).
     """
@@ -403,11 +468,28 @@ def enter_host(limits: Limits | dict | None = None, slot: int | None = None) -> 
         # what this user already runs, or the host could not start a single child.
         lower("RLIMIT_NPROC", _tasks_of(os.getuid()) + limits.nproc)
     _forget_inherited_forkserver(forkserver._forkserver)
+    keep = [os.getcwd(), toolkit]
+    real_exe = os.path.realpath(sys.executable)  # before anything is covered
+    if os.geteuid() == 0 and state is not None and state["in_force"].get("view", "").startswith("on"):
+        keep = [os.getcwd(), os.environ.get("DOJO_TMPDIR"), os.environ.get("TMPDIR"),
+                process.current_process()._config.get("tempdir"), sys.base_prefix,
+                os.path.dirname(os.path.realpath(sys.executable)), toolkit]
+        # the venv, and the main script's folder (a spawn child re-runs the script), unless hidden
+        main = getattr(sys.modules.get("__main__"), "__file__", None)
+        for path in (sys.prefix, os.path.dirname(os.path.abspath(main)) if main else None):
+            if path and not any(_within(os.path.realpath(path), os.path.realpath(h)) for h in limits.hidden):
+                keep.append(path)
+        try:
+            applied += private_view(limits.hidden, keep, limits)
+        except OSError as exc:
+            applied.append(f"no private view ({_oserror(exc)})")
     if os.geteuid() == 0 and not drop:
         # Root without its powers: no ptrace of the judge (which is not dumpable), no
         # reading its descriptors through /proc, no mounts, no raising limits back.
         _drop_capabilities()
         applied.append("capabilities=none no_new_privs")
+    if toolkit or limits.hidden:
+        _blank_start_strings()  # while /proc/self/environ is still readable (before the drop)
     if drop:
         _hand_over_shm(uid, uid)
         os.setgroups([])
@@ -416,7 +498,108 @@ def enter_host(limits: Limits | dict | None = None, slot: int | None = None) -> 
         _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no way back up through a setuid program
         _after_drop(process.current_process()._config, tempfile)
         applied.append(f"uid={uid} gid={uid} groups=[] no_new_privs")
+    if toolkit or limits.hidden:
+        _rehome(limits.hidden, toolkit, [k for k in keep if k], real_exe)
     return applied
+
+
+def _rehome(hidden, toolkit: str | None, keep=(), real_exe: str | None = None) -> None:
+    """After the kit went out of sight: dojo's modules, ``sys.path``, ``PYTHONPATH`` and
+    the interpreter children start with all point at what the host can still reach (the
+    workspace's toolkit copy, the real interpreter), and no variable names a hidden path."""
+    hidden = [os.path.realpath(h) for h in hidden if h]
+    keep = [os.path.realpath(k) for k in keep]
+
+    def gone(path: str) -> bool:
+        try:
+            names = {os.path.abspath(path), os.path.realpath(path)}
+        except (OSError, ValueError):
+            return False
+        return any(any(_within(n, h) for h in hidden) and not any(_within(n, k) for k in keep) for n in names)
+
+    if toolkit and os.path.isdir(toolkit):
+        from pathlib import PurePath
+
+        package = getattr(sys.modules.get("dojo"), "__path__", None)
+        old = os.path.abspath(list(package)[0]) if package else None
+        new = os.path.join(toolkit, "dojo")
+        for name, module in list(sys.modules.items()):
+            if name != "dojo" and not name.startswith("dojo."):
+                continue
+            if old and old != new:
+                # module constants naming the package's own files (i18n's catalogue)
+                for attr, value in list(vars(module).items()):
+                    if isinstance(value, (str, PurePath)) and not attr.startswith("__") and _within(str(value), old):
+                        moved = os.path.join(new, os.path.relpath(str(value), old))
+                        setattr(module, attr, type(value)(moved) if isinstance(value, PurePath) else moved)
+            rel = name.split(".")[1:]
+            if getattr(module, "__path__", None) is not None:
+                folder = os.path.join(toolkit, "dojo", *rel)
+                module.__path__ = [folder] if os.path.isdir(folder) else []
+                where = os.path.join(folder, "__init__.py")
+            else:
+                where = os.path.join(toolkit, "dojo", *rel[:-1], f"{rel[-1]}.py")
+            if getattr(module, "__file__", None) and gone(module.__file__):
+                module.__file__ = where
+                module.__cached__ = None
+        sys.path[:] = [toolkit, *(p for p in sys.path if p != toolkit and not gone(p))]
+        sys.path_importer_cache.clear()
+    else:
+        sys.path[:] = [p for p in sys.path if not gone(p)]
+    if gone(sys.executable):
+        real = real_exe or os.path.realpath(sys.executable)
+        if not gone(real):
+            from multiprocessing import spawn
+
+            sys.executable = sys._base_executable = real
+            spawn.set_executable(real)
+    for key, value in list(os.environ.items()):
+        if key == ENV or not any(h in value for h in hidden) or (value.startswith("/") and os.pathsep not in value and not gone(value)):
+            continue
+        if key.endswith("PATH"):
+            kept = [p for p in value.split(os.pathsep) if p and not gone(p)]
+            os.environ[key] = os.pathsep.join(kept)
+        else:
+            del os.environ[key]
+    if toolkit and os.path.isdir(toolkit):
+        os.environ["PYTHONPATH"] = os.pathsep.join([toolkit, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != toolkit)])
+    text = os.environ.get(ENV)
+    if text:
+        for h in sorted(hidden, key=len, reverse=True):
+            text = text.replace(json.dumps(h)[1:-1], "(hidden)")
+        os.environ[ENV] = text
+    sys.argv[:] = [os.path.basename(a) if a.startswith("/") and gone(a) else a for a in sys.argv]
+    if hasattr(sys, "orig_argv"):
+        sys.orig_argv[:] = [os.path.basename(a) if a.startswith("/") and gone(a) else a for a in sys.orig_argv]
+    if gone(sys.prefix):
+        sys.prefix = sys.exec_prefix = sys.base_prefix
+
+
+def _blank_start_strings() -> None:
+    """Blank this process's own /proc/self/cmdline and /proc/self/environ: a fork host's
+    are the judge's (its interpreter's path, its arguments), a spawn host's environment
+    is the judge's too. The C environment is first moved to fresh strings (setenv copies),
+    so that what this process starts still inherits ``os.environ``."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields_ = f.read().rsplit(b")", 1)[1].split()
+        arg_start, arg_end, env_start, env_end = (int(x) for x in fields_[45:49])
+        with open("/proc/self/cmdline", "rb") as f:
+            cmdline = f.read()
+        with open("/proc/self/environ", "rb") as f:
+            environ = f.read()
+    except (OSError, ValueError, IndexError):
+        return
+    for key, value in os.environ.items():
+        try:
+            os.putenv(key, value)
+        except (OSError, ValueError):
+            pass
+    for start, end, seen, text in ((arg_start, arg_end, cmdline, b"dojo-host"), (env_start, env_end, environ, b"")):
+        size = end - start
+        if 0 < size < (1 << 20) and ctypes.string_at(start, min(size, len(seen))) == seen[:size]:
+            ctypes.memset(start, 0, size)
+            ctypes.memmove(start, text, min(len(text), size - 1))
 
 
 _UID_VERDICTS: dict[tuple, str] = {}
@@ -567,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
 def _setup(job: str, slot: int, limits: Limits) -> dict:
     cg = _join_cgroups(job, limits)
     ns = _unshare(limits)
-    uid = _uid_verdict(limits, slot)
+    uid = _uid_verdict(limits, slot, ns.get("opened", ""))
     return {
         "job": job,
         "slot": slot,
@@ -700,7 +883,10 @@ def _unshare(limits: Limits) -> dict[str, str]:
             verdict["shm"] = f"on: private tmpfs on /dev/shm ({_size(limits.memory)}, mode 1777)"
         except OSError as exc:
             verdict["shm"] = f"off: {_oserror(exc)}"
+        if root:
+            verdict["opened"] = _open_closed_folders(_needed_by_hosts())
         verdict["readonly"] = _read_only(limits)
+        verdict["view"] = _view_verdict(limits, root)
     return verdict
 
 
@@ -713,11 +899,11 @@ def _read_only(limits: Limits) -> str:
         if not os.path.isdir(path):
             continue
         try:
-            _libc_call("mount", path.encode(), path.encode(), None, MS_BIND | MS_REC, None)
+            _libc_call("mount", os.fsencode(path), os.fsencode(path), None, MS_BIND | MS_REC, None)
             # a remount is not recursive: each mount below (cgroup v1 has one per
             # controller) is made read-only on its own
             for point in _mounts_under(path):
-                _libc_call("mount", b"none", point.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+                _libc_call("mount", b"none", os.fsencode(point), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
             done.append(path)
         except OSError as exc:
             failed.append(f"{path} ({_oserror(exc)})")
@@ -738,6 +924,218 @@ def _mounts_under(path: str) -> list[str]:
     return sorted(set(points), key=len)
 
 
+# Top-level folders a host keeps as they are (the system); every other one (/home, /opt,
+# /srv, /work, /root, /tmp, ...) is covered in its view, with only what it needs bound back.
+SYSTEM_TOPS = ("bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys", "usr",
+               "var", "nix", "gnu", "snap")
+TMP_TOPS = ("/tmp", "/var/tmp")
+
+
+def _needed_by_hosts() -> list[str]:
+    """What a host (and the judge) must reach: the interpreter (its prefix, the venv, the
+    real executable), the folders on ``sys.path`` (the standard library, the site-packages
+    dojo and its dependencies come from), dojo itself, the workspace (the sandbox starts
+    there), the run's own folder and the temporary folder."""
+    dojo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    found = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)), dojo_root]
+    found += [p for p in sys.path if p]
+    found += [os.getcwd(), os.environ.get("DOJO_TMPDIR") or "", os.environ.get("TMPDIR") or "", "/tmp"]
+    out = []
+    for path in found:
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and real not in out:
+            out.append(real)
+    return out
+
+
+def _first_closed(path: str) -> str | None:
+    """The outermost folder above ``path`` that other users may not enter."""
+    parts = Path(path).parts
+    for i in range(2, len(parts)):
+        folder = str(Path(*parts[:i]))
+        try:
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return folder
+        except OSError:
+            return None
+    return None
+
+
+def _outermost(paths) -> list[str]:
+    """``paths`` without those inside another of them."""
+    keep = []
+    for path in sorted(set(paths), key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in keep):
+            keep.append(path)
+    return keep
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _open_closed_folders(needed: list[str]) -> str:
+    """In the job's mount namespace (root, mounts private): over every folder closed to
+    other users that lies on a path hosts need (pyenv's /root, mode 700), a tmpfs (mode
+    755), with the needed paths bound back read-only at their own paths. The hosts' uid
+    can then run the interpreter and the venv where they are (pyenv's binary has a RUNPATH
+    there, a venv's pyvenv.cfg an absolute home), and sees nothing else of that folder.
+
+    Each needed path is held by an O_PATH descriptor before its folder is covered (the
+    staging point), then bound from it onto a folder made in the tmpfs (``mount --bind
+    /proc/self/fd/N``), then made read-only. Returns words for the uid verdict."""
+    groups: dict[str, list[str]] = {}
+    for path in needed:
+        closed = _first_closed(path)
+        if closed:
+            groups.setdefault(closed, []).append(path)
+    done = []
+    for closed, paths in sorted(groups.items()):
+        paths = _outermost(paths)
+        held = {}
+        try:
+            for path in paths:
+                held[path] = os.open(path, os.O_PATH | os.O_DIRECTORY)
+            mode = stat.S_IMODE(os.stat(closed).st_mode)
+            _libc_call("mount", b"tmpfs", os.fsencode(closed), b"tmpfs", MS_NOSUID | MS_NODEV,
+                       b"mode=755,size=1m,nr_inodes=1024")
+            for path, fd in held.items():
+                _make_folders(closed, path)
+                _libc_call("mount", f"/proc/self/fd/{fd}".encode(), os.fsencode(path), None, MS_BIND | MS_REC, None)
+                for point in _mounts_under(path):
+                    _libc_call("mount", b"none", os.fsencode(point), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+            _libc_call("mount", b"tmpfs", os.fsencode(closed), b"tmpfs", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                       b"mode=755")
+            done.append(f"{closed} (mode {mode:o}) is an empty tmpfs in the job, with {', '.join(paths)} "
+                        "bound back read-only")
+        except OSError as exc:
+            done.append(f"{closed} could not be opened ({_oserror(exc)})")
+        finally:
+            for fd in held.values():
+                os.close(fd)
+    return "; ".join(done)
+
+
+def _make_folders(top: str, path: str) -> None:
+    """``path``'s folders below ``top`` (a fresh tmpfs), each mode 755."""
+    current = top
+    for part in Path(path).relative_to(top).parts:
+        current = os.path.join(current, part)
+        if not os.path.isdir(current):
+            os.mkdir(current)
+        os.chmod(current, 0o755)
+
+
+def _view_verdict(limits: Limits, root: bool) -> str:
+    if not root:
+        return "off: the grader is not root, so hosts cannot have a mount namespace of their own"
+    return ("on: each host, in a mount namespace of its own, covers the kit, dojo's source tree, the submissions, "
+            "other jobs' workspaces and every top-level folder but the system's (only its workspace, run folder "
+            "and interpreter are bound back); /tmp is a private tmpfs; its /proc shows only its own uid's "
+            "processes (hidepid=invisible)")
+
+
+def _cover_point(path: str) -> str:
+    """What to cover to hide ``path``: its top-level folder (``/work`` for ``/work/main``),
+    so that no mount point names it; the path itself below a system folder."""
+    parts = Path(path).parts
+    if len(parts) < 2:
+        return path
+    if parts[1] in SYSTEM_TOPS:
+        return os.path.dirname(path) if os.path.isfile(path) else path
+    return os.path.join("/", parts[1])
+
+
+def private_view(hidden, keep, limits: Limits | None = None) -> list[str]:
+    """A host's own mount namespace, made as root right before the uid drop: every folder
+    in ``hidden``, and every top-level folder but the system's (``SYSTEM_TOPS``), becomes
+    an empty tmpfs with only the ``keep`` paths under it bound back (so the kit, dojo's
+    source tree, other jobs' workspaces and any other copy of the kit on the machine are
+    gone), the temporary folder becomes a private tmpfs (size-capped), and /proc shows
+    only the processes of the host's own uid. Returns what was done.
+
+    Per top-level folder T: a tmpfs is made at a staging point, the kept paths under T are
+    bound into it, every mount below T is detached (the job's read-only binds of the kit
+    would otherwise still be listed in /proc/self/mountinfo), and the tmpfs is moved onto T."""
+    limits = limits or Limits()
+    _libc_call("unshare", CLONE_NEWNS)
+    _libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    keep = _outermost(os.path.realpath(k) for k in keep if k and os.path.isdir(k))
+    tops = {_cover_point(os.path.realpath(h)) for h in hidden if h}
+    tops |= {t for t in TMP_TOPS if os.path.isdir(t)}
+    try:  # every non-system top-level folder: other copies of the kit, other users' homes
+        tops |= {os.path.join("/", d) for d in os.listdir("/") if d not in SYSTEM_TOPS}
+    except OSError:
+        pass
+    system = {os.path.join("/", d) for d in SYSTEM_TOPS} | {"/"}  # never covered whole
+    tops = _outermost(t for t in tops if t not in system and os.path.isdir(t) and not os.path.islink(t))
+    done = []
+    cwd = os.getcwd()
+    for top in tops:
+        under = [k for k in keep if _within(k, top) and k != top]
+        if any(_within(top, k) for k in keep):
+            continue  # a kept path holds it: it stays as it is
+        _cover(top, under, scratch=top in TMP_TOPS, limits=limits)
+        done.append(top)
+    try:
+        os.chdir(cwd)  # the kept workspace's new mount, not the detached one
+    except OSError:
+        pass
+    _libc_call("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible")
+    return [f"covered {', '.join(done)}", "/proc hidepid=invisible"]
+
+
+def _cover(top: str, keep: list[str], scratch: bool, limits: Limits) -> None:
+    stage = _stage_folder(top)
+    options = (f"mode=1777,size={limits.fsize},nr_inodes=4096" if scratch else "mode=755,size=1m,nr_inodes=1024")
+    _libc_call("mount", b"tmpfs", os.fsencode(stage), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
+    moved = False
+    try:
+        for path in keep:
+            inner = os.path.join(stage, os.path.relpath(path, top))
+            _make_folders(stage, inner)
+            _libc_call("mount", os.fsencode(path), os.fsencode(inner), None, MS_BIND | MS_REC, None)
+        for point in sorted(_mounts_under(top), key=len, reverse=True):
+            if point != top and not _within(point, stage):
+                try:
+                    _libc_call("umount2", os.fsencode(point), MNT_DETACH)
+                except OSError:
+                    pass  # already gone with a mount above it
+        if not scratch:
+            for path in os.listdir(stage):
+                os.chmod(os.path.join(stage, path), 0o755)
+        _libc_call("mount", os.fsencode(stage), os.fsencode(top), None, MS_MOVE, None)
+        moved = True
+        if not scratch:
+            _libc_call("mount", b"tmpfs", os.fsencode(top), b"tmpfs", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                       b"mode=755")
+    finally:
+        if not moved:
+            try:
+                _libc_call("umount2", os.fsencode(stage), MNT_DETACH)
+            except OSError:
+                pass
+        try:
+            os.rmdir(stage)
+        except OSError:
+            pass
+
+
+def _stage_folder(top: str) -> str:
+    """An empty folder outside ``top`` to build its cover in (the job's own /dev/shm)."""
+    for base in ("/dev/shm", "/run", "/mnt", "/var/tmp", "/tmp"):
+        if os.path.isdir(base) and not _within(base, top) and not _within(top, base):
+            try:
+                path = os.path.join(base, f".dojo-stage-{os.getpid()}")
+                os.mkdir(path, 0o700)
+                return path
+            except OSError:
+                continue
+    raise OSError(errno.ENOENT, f"no folder outside {top} to stage its cover in")
+
+
 def _loopback_up() -> None:
     """``ip link set lo up`` without the ip binary: SIOCGIFFLAGS, set IFF_UP, SIOCSIFFLAGS."""
     import fcntl
@@ -750,10 +1148,11 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack(ifreq, b"lo", flags | IFF_UP))
 
 
-def _uid_verdict(limits: Limits, slot: int) -> str:
+def _uid_verdict(limits: Limits, slot: int, opened: str = "") -> str:
     """Can the slot's uid run this Python here? Asked by doing it: a child drops to the uid
     and starts ``sys.executable`` in the temporary folder, where workspaces are made
-    (``os.access`` answers for root)."""
+    (``os.access`` answers for root). ``opened``: what the job's mount namespace did to
+    folders closed to other users (``_open_closed_folders``), said in the verdict."""
     uid = limits.slot_uid(slot)
     if uid is None:
         return "off: disabled (Limits.uid is None)"
@@ -782,12 +1181,14 @@ def _uid_verdict(limits: Limits, slot: int) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         failure = str(exc)
     if failure is None:
-        return f"on: hosts run as uid {limits.uid} + job slot (this one: {uid}), no supplementary groups"
+        text = f"on: hosts run as uid {limits.uid} + job slot (this one: {uid}), no supplementary groups"
+        return f"{text}; {opened}" if opened else text
+    why = f"; tried: {opened}" if opened else " (no mount namespace of the job's own to open it in)"
     for path in (sys.executable, os.path.realpath(sys.executable), os.path.join(where, "x")):
         closed = _closed_folder(path, uid)
         if closed:
-            return f"off: {path} is not reachable by uid {uid} ({closed})"
-    return f"off: uid {uid} cannot run {sys.executable} here: {failure}"
+            return f"off: {path} is not reachable by uid {uid} ({closed}){why}"
+    return f"off: uid {uid} cannot run {sys.executable} here: {failure}{why if opened else ''}"
 
 
 def _closed_folder(path: str, uid: int) -> str | None:

@@ -1,0 +1,405 @@
+"""Learner code sees only its own kata: attacks on what a host can read, as root.
+
+Each attack is graded as root with the interpreter where this machine has it (pyenv under
+/root, mode 700) and dojo installed editable from this very repository, on every start
+method, and must score 0 while the solved ``good2`` keeps its point (the arena of
+``test_grade.py``). The attacks know every path an attacker could learn (the kit, the
+repository dojo is installed from, the fixture kit's solutions in it) and try them all:
+
+- finding ``solutions/`` through dojo's install path (``dojo.__file__``) and importing it;
+- finding the kit through ``/proc/self/mountinfo``, and through other processes'
+  ``/proc/*/cmdline`` (the controller's ``--root KIT``);
+- reading ``hidden/test_*.py`` or a solution and raising an exception that carries its
+  text: no output of any format may contain it;
+- in a ``--batch`` run, rewriting and copying another job's workspace.
+
+What keeps them out (``dojo/grading/sandbox.py``): each host covers, in a mount namespace
+of its own, the kit, dojo's source tree, the submissions and the temporary folder (only
+its own workspace and run folder are bound back), mounts a /proc that shows its own uid
+only, and runs as the job's own uid, which the job's mount namespace lets reach the
+interpreter under /root. Hidden tests are the judge's alone (mode 600, root).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dojo.grading import export, model, sandbox
+from selftest.helpers import KIT, copy_kit, keep_katas, own_processes
+from selftest.test_grade import (  # noqa: F401 - fixtures
+    REPO,
+    SOLVED,
+    arena,
+    assert_good1_earned_nothing,
+    assert_good2_graded_normally,
+    assert_graded,
+    board,
+    kata,
+    kit,
+    make_kit,
+    src,
+)
+
+LINUX = sys.platform.startswith("linux")
+SOLUTION_MARK = "map sends each number to a worker"  # a comment in the fixture's solutions/good1.py
+HIDDEN_MARK = "hidden-marker-5f1c0e77"  # a comment in the hidden test these tests add
+
+pytestmark = [
+    pytest.mark.skipif(not LINUX or os.geteuid() != 0, reason="the attacks are graded as root on Linux"),
+]
+
+# Shared by every attacking kata: try a file that should hold good1's reference solution;
+# if it can be read, run it (the attack succeeded and would score).
+FIND = '''
+import os
+import sys
+
+TRIED = []
+
+
+def _reference(path):
+    """Read and import the file as a module of its own (importable by this host's children)."""
+    import importlib
+    import tempfile
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            code = f.read()
+    except OSError as exc:
+        TRIED.append("%s: %s" % (path, exc.strerror))
+        return None
+    folder = tempfile.mkdtemp()
+    os.chmod(folder, 0o755)
+    with open(os.path.join(folder, "stolen_good1.py"), "w", encoding="utf-8") as f:
+        f.write(code)
+    sys.path.insert(0, folder)
+    os.environ["PYTHONPATH"] = folder + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return importlib.import_module("stolen_good1").doubles
+
+
+def _walk(top, depth, budget):
+    """Every solutions/good1.py at most ``depth`` folders below ``top``."""
+    found, stack = [], [(top, 0)]
+    while stack and budget[0] > 0:
+        folder, level = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            budget[0] -= 1
+            try:
+                if not entry.is_dir(follow_symlinks=False) or entry.path in ("/proc", "/sys", "/dev"):
+                    continue
+            except OSError:
+                continue
+            if entry.name == "solutions" and os.path.exists(os.path.join(entry.path, "good1.py")):
+                found.append(os.path.join(entry.path, "good1.py"))
+            elif level < depth:
+                stack.append((entry.path, level + 1))
+    return found
+
+
+def _steal(candidates, ctx, numbers):
+    for path in candidates:
+        ref = _reference(path)
+        if ref is not None:
+            return ref(ctx, numbers)
+    return ["nothing stolen"] + TRIED[:4]
+'''
+
+
+def attacker(body: str, **constants) -> str:
+    head = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
+    return FIND + head + src(body)
+
+
+def assert_no_secret_anywhere(out: Path, *marks: str) -> None:
+    """No file of any format (base64 included) holds any of ``marks``."""
+    seen = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts = [text]
+        if path.name == export.FILES["classroom"]:
+            texts.append(base64.b64decode(text.strip() or b"").decode("utf-8", "replace"))
+        seen.append(path.name)
+        for mark in marks:
+            assert not any(mark in t for t in texts), (
+                f"{path.name} contains text of a file outside the submission ({mark!r}): a host read it and the "
+                "grade showed it"
+            )
+    assert seen, f"no results were written to {out}"
+
+
+def grade_every_format(arena, sub) -> model.Grade:  # noqa: F811 - the fixture's name
+    result = arena.grade(sub)
+    export.write(result, arena.out, list(export.FORMATS))
+    return result
+
+
+# --- the uid drop -------------------------------------------------------------------------------
+
+
+def test_the_uid_drop_is_in_force_here_and_doctor_and_the_report_say_so(arena):  # noqa: F811
+    verdict = sandbox.detect()["uid"]
+    assert verdict.startswith("on: hosts run as uid 61000 + job slot"), (
+        f"as root on Linux the uid drop must be in force, also with the interpreter under a private home: {verdict}"
+    )
+    closed = sandbox._first_closed(os.path.realpath(sys.executable))
+    if closed:  # as here: pyenv under /root (mode 700)
+        assert closed in verdict and "bound back read-only" in verdict, verdict
+    result = arena.grade(arena.submission(SOLVED))
+    assert result.limits["uid"].startswith("on"), result.limits["uid"]
+    assert result.limits["view"].startswith("on"), result.limits["view"]
+    assert_good2_graded_normally(result)
+    good1 = kata(result, "good1")
+    assert good1.points == 1.0, "a solved kata must still score with the uid drop in force:\n" + board(result)
+    done = subprocess.run([sys.executable, "-m", "dojo", "doctor"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, COLUMNS="400"))
+    row = next((line for line in done.stdout.splitlines() if "grading: uid" in line), "")
+    assert "on: hosts run as uid" in row, f"dojo doctor must say the uid drop is in force:\n{done.stdout[-3000:]}"
+
+
+# --- reading the reference solutions -------------------------------------------------------------
+
+
+def test_a_kata_that_finds_solutions_through_dojos_install_path_earns_nothing(arena):  # noqa: F811
+    hostile = attacker('''
+        def doubles(ctx, numbers):
+            import dojo
+
+            root = os.path.dirname(os.path.dirname(os.path.abspath(dojo.__file__)))
+            candidates = [os.path.join(root, "selftest", "kit", "solutions", "good1.py"),
+                          os.path.join(REPO, "selftest", "kit", "solutions", "good1.py"),
+                          os.path.join(KIT, "solutions", "good1.py")]
+            try:  # as an import, too
+                sys.path.insert(0, os.path.join(REPO, "selftest", "kit"))
+                from solutions import good1 as reference
+                return reference.doubles(ctx, numbers)
+            except Exception as exc:
+                TRIED.append(repr(exc)[:200])
+            finally:
+                sys.path.pop(0)
+            return _steal(candidates, ctx, numbers)
+    ''', REPO=str(REPO), KIT=str(arena.kit))
+    result = grade_every_format(arena, arena.submission(hostile))
+    good1 = assert_good1_earned_nothing(result)
+    assert "nothing stolen" in "".join(t.message for t in result.tests if t.kata == "good1"), board(result)
+    assert_no_secret_anywhere(arena.out, SOLUTION_MARK)
+    assert_good2_graded_normally(result)
+    assert good1.status == "failed"
+    arena.assert_clean()
+
+
+MOUNTINFO = '''
+    def doubles(ctx, numbers):
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4].replace("\\\\040", " ") for line in f]
+        found = []
+        for point in dict.fromkeys(points):
+            if point in ("/proc", "/sys", "/dev") or point.startswith(("/proc/", "/sys/", "/dev/")):
+                continue
+            if os.path.exists(os.path.join(point, "solutions", "good1.py")):
+                found.append(os.path.join(point, "solutions", "good1.py"))
+            found += _walk(point, 6, [50000])
+        if any(KIT in p or REPO in p for p in points):
+            TRIED.append("a mount point names the kit")
+        return _steal(list(dict.fromkeys(found)), ctx, numbers) + [p for p in points if KIT in p or REPO in p]
+'''
+
+CMDLINE = '''
+    def doubles(ctx, numbers):
+        found, named = [], []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            for what in ("cmdline", "environ"):
+                try:
+                    with open("/proc/%s/%s" % (pid, what), "rb") as f:
+                        words = f.read().decode(errors="replace").replace("=", "\\0").replace(":", "\\0").split("\\0")
+                except OSError:
+                    continue
+                for word in words:
+                    if KIT in word or REPO in word:
+                        named.append("%s %s" % (pid, what))
+                    if word.startswith("/") and os.path.isdir(word):
+                        found.append(os.path.join(word, "solutions", "good1.py"))
+                        found += _walk(word, 3, [5000])
+        return _steal(list(dict.fromkeys(found)), ctx, numbers) + sorted(set(named))
+'''
+
+
+@pytest.mark.parametrize("body", [pytest.param(MOUNTINFO, id="mountinfo"), pytest.param(CMDLINE, id="cmdline")])
+def test_a_kata_that_finds_the_kit_through_proc_earns_nothing_and_sees_no_kit_path(arena, body):  # noqa: F811
+    """Graded through the CLI (``dojo --root KIT grade``): the controller's command line
+    names the kit, and the job binds the kit read-only (a mount point that names it)."""
+    hostile = attacker(body, REPO=str(REPO), KIT=str(arena.kit))
+    done = arena.cli(arena.submission(hostile))
+    assert_graded(done)
+    result = model.Grade.from_json((arena.out / export.FILES["model"]).read_text(encoding="utf-8"))
+    good1 = assert_good1_earned_nothing(result)
+    messages = "\n".join(t.message for t in result.tests if t.kata == "good1")
+    assert "nothing stolen" in messages, board(result)
+    for path in (str(arena.kit), str(REPO)):
+        assert path not in messages, (
+            f"a host saw {path} (the kit, or the tree dojo is installed from) in /proc: it must not even be named "
+            f"there:\n{messages[:3000]}"
+        )
+    assert good1.status == "failed"
+    assert_no_secret_anywhere(arena.out, SOLUTION_MARK)
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
+# --- reading hidden tests and solutions, and showing them -----------------------------------------
+
+
+LEAK = '''
+    def _texts():
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        out = []
+        for path in (os.path.join(here, "hidden", "test_good1.py"), os.path.join(KIT, "hidden", "test_good1.py"),
+                     os.path.join(KIT, "solutions", "good1.py"),
+                     os.path.join(REPO, "selftest", "kit", "solutions", "good1.py")):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    out.append(f.read())
+            except OSError as exc:
+                out.append("%s: %s" % (path, exc.strerror))
+        return "\\n".join(out)
+'''
+
+
+@pytest.mark.parametrize("where", ["call", "import"])
+def test_a_kata_that_raises_the_text_of_hidden_tests_and_solutions_shows_none_of_it(arena, tmp_path, where):  # noqa: F811
+    arena.kit = make_kit(tmp_path / "own")
+    (arena.kit / "hidden").mkdir()
+    (arena.kit / "hidden" / "test_good1.py").write_text(src(f'''
+        # {HIDDEN_MARK}
+        def test_an_empty_list_comes_back_empty(kata, mp_context):
+            assert kata.doubles(mp_context, []) == []
+    '''), encoding="utf-8")
+    if where == "call":
+        body = src(LEAK) + src('''
+            def doubles(ctx, numbers):
+                raise RuntimeError(_texts())
+        ''')
+    else:
+        body = src(LEAK) + src('''
+            raise RuntimeError(_texts())
+        ''')
+    hostile = attacker(body, REPO=str(REPO), KIT=str(arena.kit))
+    result = grade_every_format(arena, arena.submission(hostile))
+    good1 = assert_good1_earned_nothing(result)
+    assert good1.status == "failed"
+    assert_no_secret_anywhere(arena.out, HIDDEN_MARK, SOLUTION_MARK)
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
+# --- another job's workspace in a batch --------------------------------------------------------------
+
+
+MALLORY = '''
+import glob
+import os
+import tempfile
+import time
+
+WRONG = "def doubles(ctx, numbers):\\n    return list(numbers)\\n"
+
+
+def doubles(ctx, numbers):
+    """For up to 7 s: find other jobs' workspaces, copy their kata and break it."""
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    reached = []
+    deadline = time.monotonic() + 7
+    while time.monotonic() < deadline and not reached:
+        folders = set()
+        for base in {tempfile.gettempdir(), "/tmp", "/var/tmp", os.path.dirname(own)}:
+            folders.update(glob.glob(os.path.join(base, "dojo-grade-*")))
+            folders.update(glob.glob(os.path.join(base, "*", "dojo-grade-*")))
+        for folder in sorted(folders - {own}):
+            target = os.path.join(folder, "katas", "good1.py")
+            try:
+                with open(target) as f:
+                    f.read()
+                reached.append("read " + folder)
+            except OSError:
+                pass
+            try:
+                with open(target, "w") as f:
+                    f.write(WRONG)
+                reached.append("wrote " + folder)
+            except OSError:
+                pass
+        for folder in glob.glob(os.path.join(SUBMISSIONS, "*", "katas")):
+            try:
+                with open(os.path.join(folder, "good1.py"), "w") as f:
+                    f.write(WRONG)
+                reached.append("wrote " + folder)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    return ["reached"] + reached
+'''
+
+SLOW_SOLVED = SOLVED + '''
+
+import time as _time
+_solve = doubles
+
+
+def doubles(ctx, numbers):
+    _time.sleep(2)  # a workspace that lives long enough to be found
+    return _solve(ctx, numbers)
+'''
+
+
+@pytest.mark.slow
+def test_a_submission_cannot_reach_another_jobs_workspace_in_a_batch():
+    scratch = Path(tempfile.mkdtemp(prefix="dojo-selftest-attack-batch-"))
+    scratch.chmod(0o755)
+    try:
+        kit = copy_kit(scratch)
+        keep_katas(kit, ["good1"])
+        folder = scratch / "submissions"
+        # graded in name order, two at a time: the attacker runs beside alice, then beside bob
+        students = {"attacker": f"SUBMISSIONS = {str(folder)!r}\n" + MALLORY, "victim-alice": SLOW_SOLVED,
+                    "victim-bob": SLOW_SOLVED}
+        for student, source in students.items():
+            (folder / student / "katas").mkdir(parents=True)
+            (folder / student / "katas" / "good1.py").write_text(source, encoding="utf-8")
+        out = scratch / "out"
+        done = subprocess.run(
+            [sys.executable, "-m", "dojo", "--root", str(kit), "grade", "--batch", str(folder), "--out", str(out),
+             "--jobs", "2", "--format", "json"],
+            capture_output=True, text=True, timeout=400, cwd=REPO,
+        )
+        assert done.returncode == 0, f"dojo grade --batch exited {done.returncode}: {done.stderr[-2000:]}"
+        grades = {s: model.Grade.from_json((out / s / "grade.json").read_text(encoding="utf-8")) for s in students}
+        scores = {s: g.score for s, g in grades.items()}
+        assert scores == {"attacker": 0.0, "victim-alice": 1.0, "victim-bob": 1.0}, (
+            f"scores {scores}: the attacker must earn nothing and change nobody's score\n"
+            + "\n".join(t.message[:400] for t in grades["attacker"].tests)
+        )
+        for test in grades["attacker"].tests:
+            assert "'read " not in test.message and "'wrote " not in test.message, (
+                f"the attacker's host reached another job's files on {test.start_method}: {test.message[:600]}"
+            )
+        for student in ("victim-alice", "victim-bob"):
+            assert (folder / student / "katas" / "good1.py").read_text(encoding="utf-8") == SLOW_SOLVED
+        assert own_processes() == [], "a grading job left processes behind"
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)

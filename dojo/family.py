@@ -38,6 +38,7 @@ from multiprocessing import queues as _queues
 from multiprocessing import reduction as _reduction
 from multiprocessing import util as _util
 from multiprocessing.connection import wait
+from dojo.toolkit.per_method import process_classes
 
 GATE_TIMEOUT = 10.0  # a child never waits longer than this for its parent
 GATES = 16  # children a JoinGateContext can hold back
@@ -136,30 +137,7 @@ class _Gated:
         return super().sentinel
 
 
-# One subclass per start method, at module level so that spawn and forkserver children
-# can unpickle them. Windows has only spawn.
-_GATED = {}
-
-if hasattr(_context, "ForkProcess"):
-
-    class GatedForkProcess(_Gated, _context.ForkProcess):
-        pass
-
-    _GATED["fork"] = GatedForkProcess
-
-if hasattr(_context, "SpawnProcess"):
-
-    class GatedSpawnProcess(_Gated, _context.SpawnProcess):
-        pass
-
-    _GATED["spawn"] = GatedSpawnProcess
-
-if hasattr(_context, "ForkServerProcess"):
-
-    class GatedForkServerProcess(_Gated, _context.ForkServerProcess):
-        pass
-
-    _GATED["forkserver"] = GatedForkServerProcess
+_GATED = process_classes(_Gated, "Gated", globals())
 
 
 class WaitingQueue(_queues.Queue):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from multiprocessing import connection, context
+from dojo.toolkit.per_method import process_classes
 
 BOOT_PATIENCE = 30.0  # a child that neither boots nor dies in this time is left to itself
 
@@ -58,21 +59,7 @@ class _Booted:
         return super().run()
 
 
-# One class per start method, at module level so that a spawn or forkserver child can
-# unpickle its process object by name.
-class BootedForkProcess(_Booted, getattr(context, "ForkProcess", object)):
-    pass
-
-
-class BootedSpawnProcess(_Booted, getattr(context, "SpawnProcess", object)):
-    pass
-
-
-class BootedForkServerProcess(_Booted, getattr(context, "ForkServerProcess", object)):
-    pass
-
-
-_CLASSES = {"fork": BootedForkProcess, "spawn": BootedSpawnProcess, "forkserver": BootedForkServerProcess}
+_CLASSES = process_classes(_Booted, "Booted", globals())
 
 # Class name -> start method, for probes that read type(current_process()).__name__.
 START_METHOD_OF_CLASS = {cls.__name__: method for method, cls in _CLASSES.items()}

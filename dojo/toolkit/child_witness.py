@@ -39,6 +39,7 @@ import time
 from multiprocessing import connection as _connection
 from multiprocessing import context as _mpcontext
 from multiprocessing import queues as _queues
+from dojo.toolkit.per_method import process_classes
 
 SLOTS = 64
 NAME_BYTES = 120
@@ -219,31 +220,7 @@ def _watch_end(popen, ledger, slot) -> None:
 # Default names ("ForkProcess-3") come from the class name: the witnessed classes keep the
 # real ones, so that a witnessed process is named exactly as an unwitnessed one would be.
 # (__qualname__ stays: pickling finds the class by it.)
-_CLASSES = {}
-
-if hasattr(_mpcontext, "ForkProcess"):
-
-    class WitnessForkProcess(_Witnessed, _mpcontext.ForkProcess):
-        pass
-
-    WitnessForkProcess.__name__ = "ForkProcess"
-    _CLASSES["fork"] = WitnessForkProcess
-
-
-class WitnessSpawnProcess(_Witnessed, _mpcontext.SpawnProcess):
-    pass
-
-
-WitnessSpawnProcess.__name__ = "SpawnProcess"
-_CLASSES["spawn"] = WitnessSpawnProcess
-
-if hasattr(_mpcontext, "ForkServerProcess"):
-
-    class WitnessForkServerProcess(_Witnessed, _mpcontext.ForkServerProcess):
-        pass
-
-    WitnessForkServerProcess.__name__ = "ForkServerProcess"
-    _CLASSES["forkserver"] = WitnessForkServerProcess
+_CLASSES = process_classes(_Witnessed, "Witness", globals())
 
 # Witnessed processes this process started (not shared: each process has its own list).
 _started: list = []

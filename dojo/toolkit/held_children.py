@@ -56,6 +56,7 @@ from multiprocessing import context as _context
 
 from dojo import family as _family
 from dojo.family import JoinGateContext, Planned, RanInParent  # noqa: F401  (re-exported)
+from dojo.toolkit.per_method import process_classes
 
 GATE_TIMEOUT = _family.GATE_TIMEOUT  # a child never waits longer than this for its parent
 GATES = _family.GATES  # children a context can hold back
@@ -270,30 +271,7 @@ class _Held:
         return super().sentinel
 
 
-# One subclass per start method, at module level so that spawn and forkserver children
-# can unpickle them. Windows has only spawn.
-_HELD = {}
-
-if hasattr(_context, "ForkProcess"):
-
-    class HeldForkProcess(_Held, _context.ForkProcess):
-        pass
-
-    _HELD["fork"] = HeldForkProcess
-
-if hasattr(_context, "SpawnProcess"):
-
-    class HeldSpawnProcess(_Held, _context.SpawnProcess):
-        pass
-
-    _HELD["spawn"] = HeldSpawnProcess
-
-if hasattr(_context, "ForkServerProcess"):
-
-    class HeldForkServerProcess(_Held, _context.ForkServerProcess):
-        pass
-
-    _HELD["forkserver"] = HeldForkServerProcess
+_HELD = process_classes(_Held, "Held", globals())
 
 
 def _look_text(way: str, timeout: float) -> str:

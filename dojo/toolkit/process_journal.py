@@ -38,6 +38,7 @@ import tempfile
 from multiprocessing import context as _mpcontext
 
 from dojo.toolkit.work_trace import OP, _plain, _value, install_reads, is_compute, op_name
+from dojo.toolkit.per_method import process_classes
 
 SHM_DIR = "/dev/shm"
 
@@ -312,23 +313,7 @@ def _note_attach(journal, name) -> None:
 
 # Named as multiprocessing's own classes: a default process name ("SpawnProcess-3") is
 # built from the class name, and learners see those names in their own messages.
-class ForkProcess(_Witness, _mpcontext.ForkProcess):
-    pass
-
-
-_CLASSES = {"fork": ForkProcess}
-if hasattr(_mpcontext, "SpawnProcess"):
-
-    class SpawnProcess(_Witness, _mpcontext.SpawnProcess):
-        pass
-
-    _CLASSES["spawn"] = SpawnProcess
-if hasattr(_mpcontext, "ForkServerProcess"):
-
-    class ForkServerProcess(_Witness, _mpcontext.ForkServerProcess):
-        pass
-
-    _CLASSES["forkserver"] = ForkServerProcess
+_CLASSES = process_classes(_Witness, "", globals())
 
 
 class JournalContext:

@@ -53,6 +53,7 @@ import time
 import weakref
 from multiprocessing import context as _mpcontext
 from multiprocessing import util as _mputil
+from dojo.toolkit.per_method import process_classes
 
 # --- the coordinator's memory layout (one array of doubles) ----------------------------
 
@@ -1088,12 +1089,7 @@ def _count_first_send(coordinator: Coordinator) -> None:
 
 # One subclass per start method, at module level so that spawn and forkserver children can
 # unpickle them. Windows has only spawn.
-_RACE_PROCESS = {}
-for _method, _name in (("fork", "ForkProcess"), ("spawn", "SpawnProcess"), ("forkserver", "ForkServerProcess")):
-    _base = getattr(_mpcontext, _name, None)
-    if _base is not None:
-        _RACE_PROCESS[_method] = type(f"Race{_name}", (_RaceProcess, _base), {"__module__": __name__})
-        globals()[f"Race{_name}"] = _RACE_PROCESS[_method]
+_RACE_PROCESS = process_classes(_RaceProcess, "Race", globals())
 
 
 _RacePool = None

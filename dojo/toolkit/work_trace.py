@@ -55,6 +55,7 @@ import ctypes
 import os
 import threading
 from multiprocessing import context as _mpcontext
+from dojo.toolkit.per_method import process_classes
 
 SLOTS = 512
 GATE_WAIT = 3.0  # seconds without progress before a child at the gate gives up, x DOJO_TIMEOUT_SCALE
@@ -681,26 +682,7 @@ def _is_manager_server(process) -> bool:
     return getattr(target, "__name__", "") == "_run_server"
 
 
-class TracedForkProcess(_Traced, _mpcontext.ForkProcess if hasattr(_mpcontext, "ForkProcess") else object):
-    pass
-
-
-class TracedSpawnProcess(_Traced, _mpcontext.SpawnProcess):
-    pass
-
-
-# Default names ("SpawnProcess-3") come from the class name: keep the real ones.
-TracedForkProcess.__name__ = "ForkProcess"
-TracedSpawnProcess.__name__ = "SpawnProcess"
-_CLASSES = {"fork": TracedForkProcess, "spawn": TracedSpawnProcess}
-
-if hasattr(_mpcontext, "ForkServerProcess"):
-
-    class TracedForkServerProcess(_Traced, _mpcontext.ForkServerProcess):
-        pass
-
-    TracedForkServerProcess.__name__ = "ForkServerProcess"
-    _CLASSES["forkserver"] = TracedForkServerProcess
+_CLASSES = process_classes(_Traced, "Traced", globals())
 
 
 # The trace of the TraceContext whose Process class was asked for last, in this process:

@@ -13,10 +13,10 @@ import pytest
 import dojo.toolkit
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLKIT = ["dojo.testing", "dojo.family"] + [
+TOOLKIT = ["dojo.testing"] + [
     f"dojo.toolkit.{m.name}" for m in pkgutil.iter_modules(dojo.toolkit.__path__)
 ]
-ALLOWED = {"dojo", "dojo.testing", "dojo.family", "dojo.toolkit"}
+ALLOWED = {"dojo", "dojo.testing", "dojo.toolkit"}
 
 PROBE = """
 import json, sys

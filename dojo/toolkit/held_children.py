@@ -11,7 +11,7 @@
                                                active_children()            running
     ctx.open_all()  ── lets go every child still held (ctx.let_go, ctx.looked_only: what the kata did)
 
-A JoinGateContext (dojo.family) holds each child after its target until its parent waits
+A JoinGateContext (dojo.toolkit.family) holds each child after its target until its parent waits
 for it, but any look let the child go, and whether the child had ended by the kata's next
 look then depended on the scheduler: ``join(timeout=0)`` followed by reading ``exitcode``
 passed or failed by luck. Here what the kata did decides, every time:
@@ -42,7 +42,7 @@ and the test waits until the children made in its own process have ended, withou
 them: the leak guard still finds the zombies of a kata that never joined.
 
 Everything the kata's process records lives in shared memory made by the test, so the test
-reads it also when the kata ran in a grading host. ``Planned`` work (dojo.family) works in
+reads it also when the kata ran in a grading host. ``Planned`` work (dojo.toolkit.family) works in
 these children as in a JoinGateContext's.
 """
 
@@ -54,8 +54,8 @@ import time
 from multiprocessing import connection as _connection
 from multiprocessing import context as _context
 
-from dojo import family as _family
-from dojo.family import JoinGateContext, Planned, RanInParent  # noqa: F401  (re-exported)
+from dojo.toolkit import family as _family
+from dojo.toolkit.family import JoinGateContext, Planned, RanInParent  # noqa: F401  (re-exported)
 from dojo.toolkit.per_method import process_classes
 
 GATE_TIMEOUT = _family.GATE_TIMEOUT  # a child never waits longer than this for its parent

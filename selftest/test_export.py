@@ -109,6 +109,16 @@ def test_exercism_tests_follow_the_manifest_then_the_file_order(grade):
     assert tests[0]["name"] == "processes1 / test_child_reports [fork]"
 
 
+def test_exercism_test_code_is_a_visible_tests_source_and_never_a_hidden_ones():
+    code = "def test_drain(kata):\n    assert kata.drain() == []"
+    visible = Result("queues1", "test_drain", "fork", "3.11", "passed", code=code)
+    hidden = Result("queues1", "test_hidden", "fork", "3.11", "failed", SECRET, hidden=True, code=SECRET)
+    ks = [score_kata("queues1", "Queues", 2, ["fork"], [visible, hidden])]
+    score, most = total(ks)
+    tests = export.to_exercism(make_grade(katas=ks, score=score, max_score=most, start_methods=["fork"]))["tests"]
+    assert [t["test_code"] for t in tests] == [code, ""]
+
+
 def test_exercism_maps_each_outcome_to_pass_fail_or_error(grade):
     by_name = {x["name"]: x for x in export.to_exercism(grade)["tests"]}
     assert by_name["pools1 / test_results_come_back[3] [spawn]"]["status"] == "fail"

@@ -1003,6 +1003,9 @@ def test_dojo_grade_scores_a_submission_and_writes_its_results(arena, good1, goo
     )
     gradescope = json.loads((arena.out / export.FILES["gradescope"]).read_text(encoding="utf-8"))
     assert gradescope["score"] == score, f"gradescope.json gives {gradescope['score']}; the grade is {score}"
+    exercism = json.loads((arena.out / export.FILES["json"]).read_text(encoding="utf-8"))
+    codes = {t["name"]: t["test_code"] for t in exercism["tests"] if t["kata"] == "good1"}
+    assert codes and all(code.startswith("def test_") for code in codes.values()), codes  # the visible tests' source
     arena.assert_clean()
 
 

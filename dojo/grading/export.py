@@ -156,7 +156,7 @@ def _exercism_test(t, task_id: int) -> dict:
         "name": t.label,
         "status": _exercism_status(t),
         "message": message or None,
-        "test_code": t.name,
+        "test_code": "" if t.hidden else (t.code or t.name),
         "task_id": task_id,
         "kata": t.kata,
         "start_method": t.start_method,

@@ -189,7 +189,7 @@ def _run_kata_as(kata, sub, settings: Settings, methods: list, limits: sandbox.L
         finally:
             if settings.sandboxed:
                 sandbox.cleanup(slot)
-        tests = _tests(kata.name, run, canary, methods)
+        tests = _tests(kata.name, run, canary, methods, settings.kit)
         void = _integrity(run, canary, sealed, workspace)
         return tests, void
     finally:
@@ -261,25 +261,63 @@ def _hidden_from_hosts(kit: Path, submission_path: Path, limits: sandbox.Limits)
     return tuple(out)
 
 
-def _tests(kata: str, run: runner.RunResult, canary: str, methods: list) -> list:
-    """TestGrades from the judge's records; every collected test without one is a failure."""
+def _tests(kata: str, run: runner.RunResult, canary: str, methods: list, kit: Path | None = None) -> list:
+    """TestGrades from the judge's records; every collected test without one is a failure.
+    A visible test carries its function's source, read from the kit (never a hidden one's)."""
     recorded = {c.nodeid: c for c in run.run.cells if c.kata == kata}
     expected = [t for t in run.run.collected if t.get("kata") == kata]
     why_missing = _why_missing(run)
+    sources = _TestSources(kit)
     out = []
     for rec in expected:
         cell = recorded.pop(rec["nodeid"], None)
         hidden = rec["nodeid"].startswith(f"{seal.HIDDEN}/")
         if cell is None:
             out.append(model.TestGrade(kata, rec.get("case") or rec.get("test", ""), rec.get("start_method"),
-                                       PY, "missing", why_missing, hidden=hidden))
+                                       PY, "missing", why_missing, hidden=hidden,
+                                       code="" if hidden else sources.of(rec["nodeid"])))
         else:
-            out.append(_test_grade(kata, cell, hidden))
+            grade_ = _test_grade(kata, cell, hidden)
+            grade_.code = "" if hidden else sources.of(rec["nodeid"])
+            out.append(grade_)
     for cell in recorded.values():  # recorded but never collected: the run is not trusted
         out.append(_test_grade(kata, cell, cell.nodeid.startswith(f"{seal.HIDDEN}/")))
     if not expected and not out:
         out = [model.TestGrade(kata, "collection", m, PY, "error", why_missing or _output_tail(run)) for m in methods]
     return out
+
+
+class _TestSources:
+    """The source of visible test functions, by node id (``tests/test_k.py::test_x[fork]``),
+    read from the kit's own test files: the judge's records never carry code."""
+
+    def __init__(self, kit: Path | None):
+        self.kit = Path(kit) if kit else None
+        self.files: dict = {}
+
+    def of(self, nodeid: str) -> str:
+        path, _, name = nodeid.partition("::")
+        name = name.split("[", 1)[0].split("::")[-1]
+        if self.kit is None or not path.startswith("tests/") or ".." in path.split("/"):
+            return ""
+        if path not in self.files:
+            self.files[path] = _functions(self.kit / path)
+        return self.files[path].get(name, "")
+
+
+def _functions(path: Path) -> dict:
+    import ast
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            found.setdefault(node.name, ast.get_source_segment(text, node, padded=False) or "")
+    return found
 
 
 def _test_grade(kata: str, cell, hidden: bool) -> model.TestGrade:

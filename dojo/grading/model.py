@@ -42,6 +42,7 @@ class TestGrade:
     where: str = ""  # "katas/pools3.py:27 (collect): future.result()"
     duration: float = 0.0  # seconds
     hidden: bool = False  # from the instructor's hidden tests: name shown, details not
+    code: str = ""  # the test function's source (visible tests only): exercism's test_code
 
     @property
     def passed(self) -> bool:

@@ -25,6 +25,7 @@ themselves (CI runs as root, where RLIMIT_NPROC binds nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -1006,6 +1007,24 @@ def test_dojo_grade_scores_a_submission_and_writes_its_results(arena, good1, goo
     exercism = json.loads((arena.out / export.FILES["json"]).read_text(encoding="utf-8"))
     codes = {t["name"]: t["test_code"] for t in exercism["tests"] if t["kata"] == "good1"}
     assert codes and all(code.startswith("def test_") for code in codes.values()), codes  # the visible tests' source
+    arena.assert_clean()
+
+
+def test_a_kata_that_rewrites_itself_into_the_solution_is_void_even_without_the_sandbox(arena):
+    """Without the sandbox (not root, no namespaces) the workspace is writable: a kata that
+    rewrites its own module at import would have spawn hosts import the rewritten one.
+    The modules graded are checked against the ones submitted, by hash."""
+    rewriter = (
+        "import pathlib\n"
+        f"pathlib.Path(__file__).write_text({SOLVED!r})\n"
+        + UNSOLVED
+    )
+    settings = dataclasses.replace(arena.settings(), sandboxed=False)
+    result = grading.grade(arena.submission(rewriter), settings, student="student")
+    good1 = kata(result, "good1")
+    assert (good1.status, good1.points) == ("void", 0), board(result)
+    assert "not the ones submitted" in good1.reason and "katas/good1.py" in good1.reason, good1.reason
+    assert_good2_graded_normally(result)
     arena.assert_clean()
 
 

@@ -190,7 +190,7 @@ def _run_kata_as(kata, sub, settings: Settings, methods: list, limits: sandbox.L
             if settings.sandboxed:
                 sandbox.cleanup(slot)
         tests = _tests(kata.name, run, canary, methods, settings.kit)
-        void = _integrity(run, canary, sealed, workspace)
+        void = _integrity(run, canary, sealed, workspace, sub.modules)
         return tests, void
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -341,8 +341,9 @@ def _output_tail(run: runner.RunResult) -> str:
     return "the kata's tests could not be collected: " + " / ".join(lines[-3:])[:400]
 
 
-def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path) -> str:
-    """Why this kata's session cannot be trusted, or "" if it can."""
+def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path, modules: dict | None = None) -> str:
+    """Why this kata's session cannot be trusted, or "" if it can. ``modules``: the kata
+    modules as submitted (kata -> bytes); the ones graded must still be exactly those."""
     canaries = [c for c in run.run.cells if c.test == canary or c.nodeid.endswith(canary)]
     if not canaries or any(c.outcome != "failed" for c in canaries):
         # The canary runs last: without its failure recorded, the session either lied or
@@ -360,6 +361,17 @@ def _integrity(run: runner.RunResult, canary: str, sealed: dict, workspace: Path
     changed = sorted(name for name in set(sealed) | set(now) if sealed.get(name) != now.get(name))
     if changed:
         return f"learner code changed the grader's files during the run ({', '.join(changed[:3])})"
+    rewritten = []
+    for kata, source in sorted((modules or {}).items()):
+        try:
+            now_bytes = (workspace / "katas" / f"{kata}.py").read_bytes()
+        except OSError:
+            now_bytes = None
+        if now_bytes is None or hashlib.sha256(now_bytes).digest() != hashlib.sha256(source).digest():
+            rewritten.append(f"katas/{kata}.py")
+    if rewritten:
+        return (f"the kata modules graded are not the ones submitted: {', '.join(rewritten[:3])} changed during "
+                "the run")
     return ""
 
 

@@ -403,3 +403,43 @@ def test_a_submission_cannot_reach_another_jobs_workspace_in_a_batch():
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_kata_that_stops_and_kills_every_process_it_can_find_reaches_nothing_outside_its_job(arena):  # noqa: F811
+    """SIGSTOP, then SIGKILL, to every process a host can see in /proc and to its parent:
+    the grader (root), the judge and other jobs are out of sight and of reach (hidepid,
+    its own uid), so `dojo grade` finishes and writes its results, good2 keeps its point,
+    and the kata reports it signalled no process that was not its own uid's."""
+    hostile = src('''
+        import os
+        import signal
+
+
+        def doubles(ctx, numbers):
+            me, uid = os.getpid(), os.getuid()
+            foreign = set()
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                pids = {int(p) for p in os.listdir("/proc") if p.isdigit()} | {os.getppid(), 1}
+                for pid in sorted(pids - {me}):
+                    try:
+                        owner = os.stat(f"/proc/{pid}").st_uid
+                    except OSError:
+                        owner = -1
+                    try:
+                        os.kill(pid, sig)
+                    except OSError:
+                        continue
+                    if owner != uid:
+                        foreign.add(pid)
+            return [len(foreign), -1]
+    ''')
+    done = arena.cli(arena.submission(hostile))
+    assert_graded(done)
+    result = model.Grade.from_json((arena.out / export.FILES["model"]).read_text(encoding="utf-8"))
+    assert not result.error, result.error
+    assert_good1_earned_nothing(result)
+    messages = " ".join(t.message for t in result.tests if t.kata == "good1")
+    hits = [int(n) for n in re.findall(r"returned \[(\d+), -1\]", messages)]
+    assert hits and not any(hits), f"a host signalled processes outside its own uid: {messages[:600]}"
+    assert_good2_graded_normally(result)
+    arena.assert_clean()

@@ -46,6 +46,22 @@ class HostError(Exception):
     """The host could not run the call: import failure, missing function, or it died."""
 
 
+class ImportHang(HostError):
+    """The kata module did not finish importing within IMPORT_BUDGET seconds. Code at a
+    module's top level runs the same way in every process that imports it, so one such
+    hang settles the kata on every start method: it costs one budget, not one test
+    timeout per test and start method."""
+
+    def __init__(self, message: str, where: str):
+        super().__init__(message)
+        self.where = where
+
+
+# Seconds a host may take to import the kata module once it has started (scaled by
+# DOJO_TIMEOUT_SCALE): a kata module only defines functions, so this is plenty.
+IMPORT_BUDGET = 5.0
+
+
 # --- tagged JSON: plain data that keeps its Python shape -------------------------------------
 
 
@@ -183,6 +199,7 @@ def serve(conn, spec: dict) -> None:
         import multiprocessing
 
         multiprocessing.set_start_method(spec["default_method"], force=True)
+    _say(conn, {"started": True})  # the import budget counts from here, not from the interpreter's start
     stacks = open(spec["stackfile"], "w")  # noqa: SIM115 - lives as long as the host
     # after opening the stack file, so that its descriptor cannot take a closed number
     for fd in spec.get("private_fds", ()):  # under fork: the judge's results file, ...
@@ -203,7 +220,7 @@ def serve(conn, spec: dict) -> None:
         toolkit = os.path.join(spec["root"], TOOLKIT)
         applied = sandbox.enter_host(sandbox.Limits.from_dict(spec["limits"]), spec.get("slot", 0),
                                      toolkit=toolkit if os.path.isdir(toolkit) else None)
-    reply = _run(spec)
+    reply = _run(spec, lambda: _say(conn, {"imported": True}))
     reply["applied"] = applied
     try:
         data = json.dumps(reply, ensure_ascii=False, allow_nan=True).encode()
@@ -218,7 +235,14 @@ def serve(conn, spec: dict) -> None:
         pass
 
 
-def _run(spec: dict) -> dict:
+def _say(conn, message: dict) -> None:
+    try:
+        conn.send_bytes(json.dumps(message).encode())
+    except OSError:
+        pass
+
+
+def _run(spec: dict, imported=None) -> dict:
     from dojo.testing import check_plain
 
     root, target, kata, attr = spec["root"], spec["target"], spec["kata"], spec["attr"]
@@ -228,6 +252,8 @@ def _run(spec: dict) -> dict:
         module = import_kata(root, target, kata)
     except HostError as exc:
         return {"import_error": str(exc)}
+    if imported is not None:
+        imported()
     fn = getattr(module, attr, None)
     if fn is None:
         return {"missing": attr}
@@ -257,18 +283,34 @@ class Host:
         child_conn.close()
         self.pid = self.process.pid
 
-    def answer(self) -> dict:
+    def answer(self, import_budget: float | None = None) -> dict:
+        """The host's reply. Before it, the host says it has started and, once the kata
+        module is imported, that it has: with ``import_budget``, a host that has started
+        but not imported within that many seconds gets ``{"import_hang": True}``."""
         from multiprocessing.connection import wait
 
-        ready = wait([self.conn, self.process.sentinel])
-        if self.conn in ready:
+        deadline = None
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = wait([self.conn, self.process.sentinel], timeout)
+            if not ready:
+                return {"import_hang": True}
+            if self.conn not in ready:
+                break
             try:
                 data = self.conn.recv_bytes(MAX_RESULT + 1024)
                 reply = json.loads(data)
-                if isinstance(reply, dict):
-                    return reply
             except (EOFError, OSError, ValueError):
-                pass
+                break
+            if not isinstance(reply, dict):
+                break
+            if reply.get("started") is True and len(reply) == 1:
+                deadline = None if import_budget is None else time.monotonic() + import_budget
+                continue
+            if reply.get("imported") is True and len(reply) == 1:
+                deadline = None
+                continue
+            return reply
         _wait_exit(self.process, 0.5)
         return {"died": self.process.exitcode}
 
@@ -322,9 +364,16 @@ class Hosts:
         }
         host = Host(self.ctx, spec)  # started: a fork or spawn host has the narrowed CPUs already
         self.live.append(host)
+        budget = IMPORT_BUDGET * float(os.environ.get("DOJO_TIMEOUT_SCALE") or 1)
         with _judge_cpus_widened(spec["affinity"]):
-            reply = host.answer()
+            reply = host.answer(import_budget=budget)
         self.applied = reply.get("applied") or self.applied
+        if reply.get("import_hang"):
+            where = self.where()
+            host.process.kill()
+            path = f"{self.target}/{self.kata}.py"
+            raise ImportHang(i18n.t("import_hang", path=path, seconds=f"{budget:g}",
+                                    where=where or path), where)
         if "ok" in reply:
             try:
                 return decode(reply["ok"])

@@ -101,6 +101,7 @@ class DojoState:
         # so its other tests are not run: a kata that never returns costs one timeout per
         # start method, not one per test. A learner practising still sees every test.
         self.hung: dict[tuple, str] = {}
+        self.import_hung: dict[str, str] = {}  # kata -> the test whose host never finished importing it
         self.stop_cell_after_hang = self.isolate or bool(os.environ.get("DOJO_STOP_CELL_AFTER_HANG"))
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         fd = config.getoption("dojo_results_fd")
@@ -346,6 +347,8 @@ class HostedKata:
             __tracebackhide__ = True
             try:
                 return self._hosts.call(attr, args, kwargs)
+            except hosting.ImportHang:
+                raise  # a hang: the test's verdict is "timeout", and it settles the kata
             except hosting.HostError as exc:
                 raise KataImportError(str(exc)) from None
 
@@ -501,6 +504,10 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_runtest_setup(item):
     state = item.config.stash[STATE]
     first = state.hung.get((kata_name(item), start_method_of(item))) if state.stop_cell_after_hang else None
+    # A module that never finished importing never will, on any start method.
+    stuck = state.import_hung.get(kata_name(item))
+    if stuck and not first:
+        raise AfterHang(i18n.t("after_import_hang", state.lang, kata=kata_name(item), test=stuck), pytrace=False)
     if first:
         raise AfterHang(
             i18n.t("after_hang", state.lang, kata=kata_name(item), method=start_method_of(item), test=first),
@@ -712,7 +719,7 @@ def pytest_runtest_makereport(item, call):
         record["outcome"] = "skipped"
     elif report.failed and record["outcome"] in ("passed", "skipped"):
         exc = call.excinfo.value if call.excinfo else None
-        if isinstance(exc, Hang):
+        if isinstance(exc, (Hang, hosting.ImportHang)):
             record["outcome"] = "timeout"
             record["taught"] = "hang"
         elif isinstance(exc, AfterHang):
@@ -736,6 +743,9 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and isinstance(call.excinfo and call.excinfo.value, Hang):
         record["where"] = item.stash[HANG]["where"]
     state = item.config.stash[STATE]
+    if isinstance(call.excinfo and call.excinfo.value, hosting.ImportHang):
+        record["where"] = call.excinfo.value.where or record.get("where", "")
+        state.import_hung.setdefault(kata_name(item), _case(item))
     if state.stop_cell_after_hang and record["outcome"] == "timeout":
         state.hung.setdefault((kata_name(item), start_method_of(item)), _case(item))
     return report

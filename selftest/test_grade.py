@@ -1010,6 +1010,25 @@ def test_dojo_grade_scores_a_submission_and_writes_its_results(arena, good1, goo
     arena.assert_clean()
 
 
+def test_a_kata_that_never_finishes_importing_costs_one_import_budget_on_every_start_method(arena):
+    """An endless loop at import: the first host that imports the module gives up after
+    the import budget, naming the line; every other test of the kata, on every start
+    method, is not run (the import is the same everywhere), instead of each costing a test
+    timeout."""
+    forever = "import time\n\nwhile True:\n    time.sleep(0.01)\n\n" + SOLVED
+    result = arena.grade(arena.submission(forever))
+    good1 = assert_good1_earned_nothing(result, allowed=("failed",))
+    tests = [t for t in result.tests if t.kata == "good1"]
+    hung = [t for t in tests if t.outcome == "timeout"]
+    assert len(hung) == 1, board(result)
+    assert "did not finish importing" in hung[0].message and "katas/good1.py:4" in hung[0].message, hung[0].message
+    rest = [t for t in tests if t is not hung[0]]
+    assert rest and all(t.outcome == "failed" and "never finished importing" in t.message for t in rest), board(result)
+    assert {t.start_method for t in tests} == set(arena.settings().methods())  # every cell is decided
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
 def test_a_kata_that_rewrites_itself_into_the_solution_is_void_even_without_the_sandbox(arena):
     """Without the sandbox (not root, no namespaces) the workspace is writable: a kata that
     rewrites its own module at import would have spawn hosts import the rewritten one.

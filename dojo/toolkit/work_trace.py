@@ -58,7 +58,9 @@ from multiprocessing import context as _mpcontext
 from dojo.toolkit.per_method import process_classes
 
 SLOTS = 512
-GATE_WAIT = 3.0  # seconds without progress before a child at the gate gives up, x DOJO_TIMEOUT_SCALE
+GATE_WAIT = 8.0  # seconds without progress before a child at the gate gives up, x DOJO_TIMEOUT_SCALE
+# (3 s gave up once under a load of 15 on 2 cores, and a wrong program passed: only programs
+# that wait for something the trace cannot see ever reach it, so its length costs no right one)
 
 CHILD, OTHER = 1, 2
 

@@ -124,6 +124,11 @@ class Trace:
             self.waiting = ctx.Array(ctypes.c_int, [-1] * SLOTS, lock=False)  # per serial: group awaited
             self.ended = ctx.Value("i", 0, lock=False)  # traced processes past their exit functions
             self.let_go = ctx.Value("i", -1, lock=False)  # groups up to this one go on regardless
+            # Set once the kata's own process first waits (a join, a get on a queue ctx made,
+            # a Pool fully started): before that it may still start the process everybody
+            # waits for, and nobody is stuck yet (a fork child can read its number before
+            # its parent has started its siblings).
+            self.parent_waited = ctx.Value("i", 0, lock=False)
         _remember(self)
 
     def __getstate__(self):
@@ -180,6 +185,8 @@ class Trace:
         program hands the numbers out in another order than they can finish in (a small
         pool fed them reordered; processes started one at a time). Nobody else can move."""
         started = min(self.started.value, SLOTS)
+        if not self.parent_waited.value:
+            return False  # the kata's process may still start the one everybody waits for
         if self.booted.value < started:
             return False  # one is still starting: it may be the one everybody waits for
         waiting = [(k, self.waiting[k]) for k in range(started) if self.waiting[k] >= 0]
@@ -235,6 +242,15 @@ class Trace:
             self.moves.value += 1
             self.turn.notify_all()
         held.clear()
+
+    def parent_waits(self) -> None:
+        """In the kata's own process (not a traced child): it is about to wait."""
+        if not self.order or _in_traced_child or self.parent_waited.value:
+            return
+        with self.turn:
+            self.parent_waited.value = 1
+            self.moves.value += 1
+            self.turn.notify_all()
 
     def ordering_report(self) -> dict:
         """gave_up: the finishing order was not forced all the way (a timer ran out, or
@@ -600,6 +616,8 @@ class _Traced:
         return super().start()
 
     def run(self):
+        global _in_traced_child
+        _in_traced_child = True
         trace = self._dojo_trace
         if trace is not None:
             with trace.booted.get_lock():
@@ -626,10 +644,12 @@ class _Traced:
         return code
 
     def join(self, timeout=None):
+        self._dojo_parent_waits()
         super().join(timeout)
         self._dojo_seen_end()
 
     def is_alive(self):
+        self._dojo_parent_waits()
         alive = super().is_alive()
         if not alive:
             self._dojo_seen_end()
@@ -638,6 +658,18 @@ class _Traced:
     def close(self):
         super().close()  # raises while the process runs; after it, exitcode is unreadable
         self._dojo_mark_joined()
+
+    @property
+    def sentinel(self):
+        self._dojo_parent_waits()
+        return super().sentinel
+
+    def _dojo_parent_waits(self):
+        if self._dojo_trace is not None:
+            try:
+                self._dojo_trace.parent_waits()
+            except Exception:  # noqa: BLE001 - a trace whose memory is gone: nothing to record
+                pass
 
     def _dojo_seen_end(self):
         if self._popen is not None and self.exitcode is not None:
@@ -691,6 +723,53 @@ _CLASSES = process_classes(_Traced, "Traced", globals())
 # ``ctx.Process`` hands out a class (so that ``class Worker(ctx.Process)`` works too), and
 # the instance picks the trace up here when it is made.
 _pending = {"trace": None}
+_in_traced_child = False  # set in a traced process's run(): a wait there is not the parent's
+
+
+def _queue_classes():
+    from multiprocessing import queues
+
+    class _ParentWaitQueue(queues.Queue):
+        """A Queue whose get() in the kata's own process tells the trace it waits."""
+
+        def __init__(self, maxsize=0, *, ctx, trace):
+            super().__init__(maxsize, ctx=ctx)
+            self._dojo_trace = trace
+
+        def __getstate__(self):
+            return (*super().__getstate__(), self._dojo_trace)
+
+        def __setstate__(self, state):
+            super().__setstate__(state[:-1])
+            self._dojo_trace = state[-1]
+
+        def get(self, block=True, timeout=None):
+            if block:
+                self._dojo_trace.parent_waits()
+            return super().get(block, timeout)
+
+    class _ParentWaitSimpleQueue(queues.SimpleQueue):
+        def __init__(self, *, ctx, trace):
+            super().__init__(ctx=ctx)
+            self._dojo_trace = trace
+
+        def __getstate__(self):
+            return (*super().__getstate__(), self._dojo_trace)
+
+        def __setstate__(self, state):
+            super().__setstate__(state[:-1])
+            self._dojo_trace = state[-1]
+
+        def get(self):
+            self._dojo_trace.parent_waits()
+            return super().get()
+
+    _ParentWaitQueue.__qualname__ = _ParentWaitQueue.__name__ = "_ParentWaitQueue"
+    _ParentWaitSimpleQueue.__qualname__ = _ParentWaitSimpleQueue.__name__ = "_ParentWaitSimpleQueue"
+    return _ParentWaitQueue, _ParentWaitSimpleQueue
+
+
+_ParentWaitQueue, _ParentWaitSimpleQueue = _queue_classes()
 
 
 class TraceContext:
@@ -710,7 +789,15 @@ class TraceContext:
     def Pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
         from multiprocessing.pool import Pool
 
-        return Pool(processes, initializer, initargs, maxtasksperchild, context=self)
+        pool = Pool(processes, initializer, initargs, maxtasksperchild, context=self)
+        self._trace.parent_waits()  # every worker is started: the pool starts no more
+        return pool
+
+    def Queue(self, maxsize=0):
+        return _ParentWaitQueue(maxsize, ctx=self._ctx, trace=self._trace)
+
+    def SimpleQueue(self):
+        return _ParentWaitSimpleQueue(ctx=self._ctx, trace=self._trace)
 
     def get_start_method(self, allow_none=False):
         return self._ctx.get_start_method(allow_none)

@@ -341,26 +341,3 @@ class HeldChildrenContext(JoinGateContext):
             for index in range(min(self._used.value, len(self._gates)))
             if state.gates[index] == LET_GO and state.looks[index] > 0
         )
-
-    def open_all(self, timeout: float = GATE_TIMEOUT):
-        """Let go every child still held, and wait until those made in this process have
-        ended (without reaping them: a child the kata never joined stays a zombie for the
-        guard to find under fork and spawn). Children made in a grading host are the test's
-        to wait for, from outside (its ``host`` fixture)."""
-        for process in self._made:
-            process._dojo_opened = True
-        states = self._state.gates
-        for index, gate in enumerate(self._gates[: min(self._used.value, len(self._gates))]):
-            if states[index] == STARTED:
-                states[index] = LET_GO
-            gate.release()  # a second release of a gate already opened is harmless
-        sentinels = []
-        for process in self._made:
-            try:
-                sentinels.append(process.sentinel)
-            except ValueError:  # never started, or closed by the kata
-                continue
-        deadline = time.monotonic() + timeout
-        while sentinels and time.monotonic() < deadline:
-            for ready in _connection.wait(sentinels, max(deadline - time.monotonic(), 0)):
-                sentinels.remove(ready)

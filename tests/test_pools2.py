@@ -1,6 +1,6 @@
 """pools2: every result under its own input, from tasks that run side by side in the pool.
 
-The tasks the tests hand over come from dojo.gates: they force the order in which the
+The tasks the tests hand over come from dojo.toolkit.gates: they force the order in which the
 futures finish, or hold the tasks until `workers` of them run at once, and record where
 each one ran (pid, start method, thread). Nothing waits on a timer to decide a verdict;
 a gate that cannot open gives up after its patience and says so. A PoolSizeContext
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from dojo import gates
+from dojo.toolkit import gates
 from dojo.testing import KataRaised
 from dojo.toolkit.pool_sizes import PoolSizeContext
 

@@ -11,7 +11,7 @@ through ctx at all.
 
 import pytest
 
-from dojo import gates
+from dojo.toolkit import gates
 from dojo.testing import CountingContext, KataRaised
 from dojo.toolkit.traced import Tracer
 

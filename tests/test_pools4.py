@@ -25,7 +25,8 @@ import time
 
 import pytest
 
-from dojo import procs, stragglers
+from dojo import procs
+from dojo.toolkit import stragglers
 from dojo.testing import CountingContext, KataRaised
 from dojo.toolkit.booted import START_METHOD_OF_CLASS as BOOTED_CLASSES
 from dojo.toolkit.booted import BootedContext

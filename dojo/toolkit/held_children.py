@@ -90,7 +90,9 @@ _LOOK_NAMES = {  # multiprocessing's function the kata called -> the way it look
 UNUSED, STARTED, WAITED, LET_GO = 0, 1, 2, 3
 
 _MP_DIR = os.path.dirname(os.path.abspath(_context.__file__)) + os.sep
-_HERE = os.path.abspath(__file__)
+# This module's own frames, known by their globals: a grading host under fork renames the
+# module's file once the kit is out of sight, but its code objects keep the old name.
+_OWN = globals()
 
 
 def _call_site():
@@ -103,9 +105,9 @@ def _call_site():
     frame = sys._getframe(1)
     names = []
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if filename == _HERE or filename.startswith(_MP_DIR):
-            if filename != _HERE:
+        own = frame.f_globals is _OWN
+        if own or os.path.abspath(frame.f_code.co_filename).startswith(_MP_DIR):
+            if not own:
                 names.append(frame.f_code.co_name)
             frame = frame.f_back
             continue

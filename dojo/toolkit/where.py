@@ -1,6 +1,6 @@
 """Where is this code running? Plain facts about the current process. Standard library only.
 
-Probes that tests hand to learner code (dojo.gates, dojo.toolkit.traced) call ``here()``
+Probes that tests hand to learner code (dojo.toolkit.gates, dojo.toolkit.traced) call ``here()``
 from inside a task and record the answer, so a test can tell afterwards whether the work
 ran in a worker process, which start method made that process, and whether it ran in a
 thread of someone else's process.

@@ -210,7 +210,9 @@ def serve(conn, spec: dict) -> None:
     import faulthandler
 
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
-    import dojo.i18n  # noqa: F401 - loaded before any uid drop, as the judge's own code
+    import dojo.i18n  # loaded before any uid drop, as the judge's own code
+
+    dojo.i18n.catalogue()  # read now: once the host has a view of its own, the kit is out of sight
     import dojo.testing  # noqa: F401
 
     applied = []
@@ -233,6 +235,22 @@ def serve(conn, spec: dict) -> None:
         conn.recv_bytes()  # the judge says when: until then its children stay observable
     except (EOFError, OSError):
         pass
+
+
+def confine_server(spec: dict, initializer=None, initargs=()) -> None:
+    """A Manager server's first step (before it listens): confined as a host is."""
+    for fd in spec.get("private_fds", ()):  # under fork: the judge's results file, ...
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    from dojo.grading import sandbox
+
+    toolkit = spec.get("toolkit")
+    sandbox.enter_host(sandbox.Limits.from_dict(spec["limits"]), spec.get("slot", 0),
+                       toolkit=toolkit if toolkit and os.path.isdir(toolkit) else None)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _say(conn, message: dict) -> None:

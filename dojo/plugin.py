@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from dojo import hosting, i18n, manifest, procs, results, tracker
+from dojo.grading import guard
 from dojo.testing import KataRaised, check_plain
 
 TARGETS = ("katas", "solutions")
@@ -121,6 +122,11 @@ class DojoState:
             self.ledger = tracker.Ledger(ledger_path)
         if self.isolate:
             _prepare_for_hosts()
+            if self.limits is not None:  # hosts and Manager servers cover the judge's folder
+                self.limits = dict(self.limits, hidden=[*self.limits.get("hidden", ()), judge_folder()])
+            guard.install({"limits": self.limits, "slot": self.slot, "root": str(self.root),
+                           "toolkit": os.path.join(str(self.root), hosting.TOOLKIT),
+                           "private_fds": [self.writer.fd] if self.writer else []})
 
     def kata_entry(self, name):
         if self.manifest is None:
@@ -147,13 +153,22 @@ def _prepare_for_hosts() -> None:
     config = process.current_process()._config
     if config.get("tempdir") is None:
         folder = tempfile.mkdtemp(prefix="pymp-dojo-")
-        os.chmod(folder, 0o711)
         config["tempdir"] = folder
         multiprocessing.util.Finalize(None, _remove_folder, args=(folder,), exitpriority=-100)
-    # Sockets, semaphores and blocks the judge makes from now on are open to the host's
-    # uid too: a spawn child re-opens a semaphore by name. (The judge writes no other
-    # files; /dev/shm is the job's own, and every Manager checks its authentication key.)
+    # Semaphores and blocks the judge makes from now on are open to the host's uid too: a
+    # spawn child re-opens a semaphore by name. (The judge writes no other files; /dev/shm
+    # is the job's own.) The judge's multiprocessing folder stays its own (mode 700) and
+    # out of every host's view (``judge_folder``): its fork server listens there, and
+    # would run, as the judge, whatever a connecting process sent it. The Managers a test
+    # starts listen at abstract addresses instead (dojo/grading/guard.py).
+    os.chmod(config["tempdir"], 0o700)
     os.umask(0)
+
+
+def judge_folder() -> str | None:
+    from multiprocessing import process
+
+    return process.current_process()._config.get("tempdir")
 
 
 def _remove_folder(folder: str) -> None:
@@ -227,6 +242,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    guard.uninstall()
     state = config.stash.get(STATE, None)
     if state and state.writer:
         state.writer.close()

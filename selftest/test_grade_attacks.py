@@ -443,3 +443,173 @@ def test_a_kata_that_stops_and_kills_every_process_it_can_find_reaches_nothing_o
     assert hits and not any(hits), f"a host signalled processes outside its own uid: {messages[:600]}"
     assert_good2_graded_normally(result)
     arena.assert_clean()
+
+
+# --- a Manager server the judge started ------------------------------------------------------------
+
+
+# Runs inside the Manager's server, unpickled there from what the kata appends to a proxy:
+# write into the kit, then leave in every list the server keeps an object whose pickle
+# makes whoever reads it create a folder in the kit.
+IN_SERVER = '''
+import gc
+import os
+from multiprocessing import managers
+
+try:
+    open(os.path.join(KIT, "pwned-server"), "w").close()
+except OSError:
+    pass
+
+
+class Planted:
+    def __reduce__(self):
+        return (os.mkdir, (os.path.join(KIT, "pwned-judge"),))
+
+
+for server in [o for o in gc.get_objects() if isinstance(o, managers.Server)]:
+    for entry in list(server.id_to_obj.values()):
+        if isinstance(entry[0], list):
+            entry[0].append(Planted())
+'''
+
+
+def test_a_kata_that_sends_a_managers_server_code_runs_it_as_its_own_uid_and_the_judge_reads_none_of_it(arena, tmp_path):  # noqa: F811, E501
+    """A hidden test hands the kata a Manager's list. The kata appends an object whose
+    pickle runs code in the server: the server is confined as a host (the kit out of
+    sight, the job's uid), and what that code plants for the judge to read is refused,
+    never run as root."""
+    arena.kit = make_kit(tmp_path / "own")
+    (arena.kit / "hidden").mkdir()
+    (arena.kit / "hidden" / "test_good1.py").write_text(src('''
+        def test_numbers_from_a_managed_list_come_back_doubled(kata, mp_context):
+            with mp_context.Manager() as manager:
+                numbers = manager.list([1, 2, 3])
+                got = kata.doubles(mp_context, numbers)
+                after = list(numbers)
+            assert got == [2, 4, 6] and after == [1, 2, 3]
+    '''), encoding="utf-8")
+    hostile = src('''
+        class Boom:
+            def __reduce__(self):
+                return (exec, (IN_SERVER, {"KIT": KIT}))
+
+
+        def doubles(ctx, numbers):
+            values = list(numbers)
+            if hasattr(numbers, "_callmethod"):
+                numbers.append(Boom())
+            return [2 * n for n in values]
+    ''')
+    constants = "".join(f"{name} = {value!r}\n" for name, value in dict(KIT=str(arena.kit), IN_SERVER=IN_SERVER).items())
+    result = grade_every_format(arena, arena.submission(constants + hostile))
+    assert not (arena.kit / "pwned-server").exists(), (
+        "code run by a Manager's server wrote into the kit: the server was not confined as a host\n" + board(result)
+    )
+    assert not (arena.kit / "pwned-judge").exists(), (
+        "the judge unpickled what a Manager's server sent and ran it: the judge must read plain data only\n"
+        + board(result)
+    )
+    assert_good1_earned_nothing(result)
+    messages = " ".join(t.message for t in result.tests if t.kata == "good1")
+    assert "mkdir" in messages and "plain data" in messages, (
+        "the planted pickle should have reached the judge and been refused by name (the attack ran):\n"
+        + messages[:1500]
+    )
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
+# Every unix socket of the job is listed in /proc/net/unix: connect to each, as the
+# judge's fork server expects (four descriptors, then a pickle on the first), and send a
+# pickle that makes its reader create a folder in the kit.
+FORKSERVER = '''
+import pickle
+import socket
+from multiprocessing import reduction
+
+
+class Planted:
+    def __reduce__(self):
+        return (os.mkdir, (os.path.join(KIT, "pwned-forkserver"),))
+
+
+def doubles(ctx, numbers):
+    paths = []
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
+            paths = [line.split()[7] for line in list(f)[1:] if len(line.split()) > 7]
+    except OSError as exc:
+        TRIED.append(str(exc))
+    reached = []
+    for path in dict.fromkeys(paths):
+        address = "\\0" + path[1:] if path.startswith("@") else path
+        try:
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(2)
+                client.connect(address)
+                child_r, parent_w = os.pipe()
+                parent_r, child_w = os.pipe()
+                reduction.sendfds(client, [child_r, child_w, child_r, child_r])
+                os.write(parent_w, pickle.dumps(Planted()))
+                reached.append(path)
+        except OSError:
+            continue
+    return [2 * n for n in numbers] + [len(paths), reached]
+'''
+
+
+def test_a_kata_that_sends_the_judges_fork_server_a_pickle_reaches_no_server_that_runs_it(arena):  # noqa: F811
+    """The judge's fork server (root, the kit in sight) runs whatever pickle a connecting
+    process sends: its socket must be out of every host's reach. The kata connects to
+    every unix socket the job lists and sends one."""
+    hostile = FIND + f"KIT = {str(arena.kit)!r}\n" + src(FORKSERVER)
+    result = grade_every_format(arena, arena.submission(hostile))
+    assert not (arena.kit / "pwned-forkserver").exists(), (
+        "a process the judge started unpickled what a host sent it, and ran it with the kit in sight\n" + board(result)
+    )
+    assert_good1_earned_nothing(result)
+    messages = " ".join(t.message for t in result.tests if t.kata == "good1")
+    assert re.search(r"\[2, 4, 6, [1-9]\d*, ", messages), (
+        "the kata should have found the job's unix sockets in /proc/net/unix (the attack ran):\n" + messages[:1500]
+    )
+    assert_good2_graded_normally(result)
+    arena.assert_clean()
+
+
+def test_a_manager_that_a_test_starts_runs_as_the_jobs_uid_without_capabilities(arena, tmp_path):  # noqa: F811
+    """What the kernel says of the server of a Manager a (hidden) test starts, seen from
+    the judge: the job's uid, no capabilities, the job's cgroup, a mount namespace of its
+    own. The solved kata keeps its point, so the Manager works for the kata as before."""
+    arena.kit = make_kit(tmp_path / "own")
+    (arena.kit / "hidden").mkdir()
+    (arena.kit / "hidden" / "test_good1.py").write_text(src('''
+        import os
+
+
+        def status(pid):
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            with open(f"/proc/{pid}/cgroup") as f:
+                cgroup = f.read()
+            return (int(fields["Uid"].split()[1]), int(fields["CapEff"].strip(), 16), cgroup,
+                    os.readlink(f"/proc/{pid}/ns/mnt"))
+
+
+        def test_numbers_from_a_managed_list_come_back_doubled(kata, mp_context):
+            with mp_context.Manager() as manager:
+                numbers = manager.list([1, 2, 3])
+                got = kata.doubles(mp_context, numbers)
+                uid, caps, cgroup, mnt = status(manager._process.pid)
+            judge_uid, _caps, judge_cgroup, judge_mnt = status(os.getpid())
+            assert got == [2, 4, 6]
+            assert uid != judge_uid and uid >= 61000, f"the Manager's server runs as uid {uid}"
+            assert caps == 0, f"the Manager's server has capabilities {caps:#x}"
+            assert cgroup == judge_cgroup, "the Manager's server left the job's cgroup"
+            assert mnt != judge_mnt, "the Manager's server sees what the judge sees"
+    '''), encoding="utf-8")
+    result = arena.grade(arena.submission(SOLVED))
+    good1 = kata(result, "good1")
+    assert good1.points == 1.0, "the Manager's server must run confined, and still serve the kata:\n" + board(result)
+    assert_good2_graded_normally(result)
+    arena.assert_clean()

@@ -471,9 +471,13 @@ def enter_host(limits: Limits | dict | None = None, slot: int | None = None, too
     keep = [os.getcwd(), toolkit]
     real_exe = os.path.realpath(sys.executable)  # before anything is covered
     if os.geteuid() == 0 and state is not None and state["in_force"].get("view", "").startswith("on"):
+        # multiprocessing's folder is bound back unless hidden: under fork it is the judge's
+        # own, where the judge's fork server listens (plugin._prepare_for_hosts hides it)
+        recorded = process.current_process()._config.get("tempdir")
+        if recorded and any(_within(os.path.realpath(recorded), os.path.realpath(h)) for h in limits.hidden if h):
+            recorded = None
         keep = [os.getcwd(), os.environ.get("DOJO_TMPDIR"), os.environ.get("TMPDIR"),
-                process.current_process()._config.get("tempdir"), sys.base_prefix,
-                os.path.dirname(os.path.realpath(sys.executable)), toolkit]
+                recorded, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)), toolkit]
         # the venv, and the main script's folder (a spawn child re-runs the script), unless hidden
         main = getattr(sys.modules.get("__main__"), "__file__", None)
         for path in (sys.prefix, os.path.dirname(os.path.abspath(main)) if main else None):
@@ -527,9 +531,11 @@ def _rehome(hidden, toolkit: str | None, keep=(), real_exe: str | None = None) -
             if name != "dojo" and not name.startswith("dojo."):
                 continue
             if old and old != new:
-                # module constants naming the package's own files (i18n's catalogue)
+                # module constants naming the package's own data files (i18n's catalogue);
+                # not its source files, which name code already loaded (frames keep the name)
                 for attr, value in list(vars(module).items()):
-                    if isinstance(value, (str, PurePath)) and not attr.startswith("__") and _within(str(value), old):
+                    if (isinstance(value, (str, PurePath)) and not attr.startswith("__") and _within(str(value), old)
+                            and not str(value).endswith(".py")):
                         moved = os.path.join(new, os.path.relpath(str(value), old))
                         setattr(module, attr, type(value)(moved) if isinstance(value, PurePath) else moved)
             rel = name.split(".")[1:]
@@ -1083,6 +1089,13 @@ def private_view(hidden, keep, limits: Limits | None = None) -> list[str]:
         os.chdir(cwd)  # the kept workspace's new mount, not the detached one
     except OSError:
         pass
+    for path in hidden:  # a hidden folder inside a kept one (the judge's, in the run folder)
+        real = os.path.realpath(path) if path else ""
+        if (real and os.path.isdir(real) and any(_within(real, k) for k in keep)
+                and not any(_within(k, real) for k in keep)):
+            _libc_call("mount", b"tmpfs", os.fsencode(real), b"tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY,
+                       b"mode=755,size=4k,nr_inodes=16")
+            done.append(real)
     _libc_call("mount", b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible")
     return [f"covered {', '.join(done)}", "/proc hidepid=invisible"]
 

@@ -116,7 +116,10 @@ def main() -> int:
     singles = {}
     for kind in ("solved", "half", "hostile"):
         student = next(s for s, k in kinds.items() if k == kind)
-        singles[kind] = dojo("grade", str(subs / student), "--out", str(work / "single" / kind), "--format", "json")
+        # one kata at a time, as each job of a batch grades: the batch spreads submissions, not
+        # katas, over the CPUs
+        singles[kind] = dojo("grade", str(subs / student), "--out", str(work / "single" / kind), "--format", "json",
+                             "--katas-at-once", "1")
         print(f"single grade, {kind:8}: {singles[kind]:6.1f} s")
     mean_single = sum(singles[kinds[s]] for s in kinds) / len(kinds)
     batch = dojo("grade", "--batch", str(subs), "--out", str(out), "--jobs", str(args.jobs))

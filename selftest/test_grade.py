@@ -1137,3 +1137,37 @@ def test_dojo_grade_against_a_kit_that_no_longer_matches_its_seal_exits_3(arena,
         f"stderr must name the changed file and the seal: {done.stderr!r}"
     )
     assert not arena.out.exists() or not any(arena.out.iterdir()), "nothing may be graded against a changed kit"
+
+
+def test_katas_graded_side_by_side_run_at_once_each_in_a_slot_of_its_own_and_keep_the_manifest_order(arena, monkeypatch):
+    """With ``slots``, a submission's katas run side by side: good1 and good2 must be
+    running at the same time (a barrier both wait at; one after the other, it breaks),
+    each in a different job slot (its own cgroup and uid), and the rows and checkpoints
+    keep the manifest's order whatever order the katas finish in."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=30)
+    running = []
+    finish_first = threading.Event()
+
+    def fake_run_kata(kata, sub, settings, methods, limits, slot, closed=False):
+        running.append((kata.name, slot))
+        barrier.wait()  # BrokenBarrierError after 30 s unless the other kata runs now too
+        if kata.name == "good1":
+            finish_first.wait(30)  # good2 finishes first
+        else:
+            finish_first.set()
+        return [], ""
+
+    monkeypatch.setattr(grading, "_run_kata", fake_run_kata)
+    checkpoints = []
+    result = grading.grade(arena.submission(SOLVED), arena.settings(), student="student", slots=[3, 5],
+                           checkpoint=lambda partial: checkpoints.append([k.kata for k in partial.katas]))
+    assert sorted(name for name, _ in running) == ["good1", "good2"], running
+    assert sorted(slot for _, slot in running) == [3, 5], f"each kata needs a slot of its own: {running}"
+    order = [k.name for k in grading.check_kit(arena.settings())[0].katas]
+    assert [k.kata for k in result.katas] == order, "the rows must follow the manifest"
+    assert checkpoints[-1] == order and all(c == [n for n in order if n in c] for c in checkpoints), checkpoints
+    assert "good1" not in checkpoints[-2] and "good2" in checkpoints[-2], (
+        f"good2 finished first, so the checkpoint before the last holds it without good1: {checkpoints[-2:]}"
+    )

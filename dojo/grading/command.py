@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--student", help="the student's id (default: the submission's name)")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once in a batch (default: CPUs)")
+    p.add_argument("--katas-at-once", type=int, default=None, metavar="N",
+                   help="one submission's katas graded side by side (default: 3 x CPUs; a batch grades one at a time "
+                        "per submission)")
     p.add_argument("--start-method", action="append", choices=grading.METHODS, help="only this method (repeatable)")
     p.add_argument("--wall", type=float, default=90.0, help="seconds per kata run (default 90)")
     p.add_argument("--seal", type=Path, default=None, help="the seal to check the kit against (default: KIT/seal.json)")
@@ -105,6 +108,7 @@ def _single(args, settings, formats) -> int:
             args.submission,
             settings,
             student=args.student,
+            slots=list(range(max(1, args.katas_at_once or 3 * _cpus()))),
             progress=lambda kata, i, n: status.update(f"grading {args.submission.name}: {kata} ({i + 1}/{n})"),
             checkpoint=lambda partial: export.write(partial, args.out, file_formats),
         )

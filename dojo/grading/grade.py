@@ -1,7 +1,7 @@
 """Grade one submission, or a folder of them.
 
     grade(submission) ─ load the kata modules (submission.py)
-      for each kata in the manifest:
+      for each kata in the manifest (side by side with ``slots``, one job slot each):
         fresh workspace: the sealed kit + the submission's kata modules (seal.py)
         judge: python -m pytest tests/test_<kata>.py hidden/test_<kata>.py
                --dojo-isolate (learner code only in host processes) --dojo-canary=<random>
@@ -27,7 +27,9 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,12 +82,15 @@ def check_kit(settings: Settings) -> tuple[manifest_mod.Manifest, dict]:
 
 def grade(
     path: Path, settings: Settings, *, student: str | None = None, slot: int = 0, progress=None, checkpoint=None,
+    slots: list[int] | None = None,
 ) -> model.Grade:
     """Grade the submission at ``path``. Never raises for anything the submission does.
 
-    ``checkpoint(partial)``, if given, is called before the first kata and after each one
-    with the grade so far, marked incomplete (``error``): whoever writes it leaves the
-    finished rows behind if the grader is killed."""
+    Katas run one after another in job slot ``slot``, or side by side, one per slot of
+    ``slots`` (each its own cgroup, uid and workspace): a kata that hangs then costs its
+    timeouts beside the others, not after them. ``checkpoint(partial)``, if given, is called
+    before the first kata and after each one with the grade so far, marked incomplete
+    (``error``): whoever writes it leaves the finished rows behind if the grader is killed."""
     started = time.monotonic()
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     manifest, kit_hashes = check_kit(settings)
@@ -112,23 +117,51 @@ def grade(
     if settings.sandboxed:
         limits = dataclasses.replace(limits, hidden=_hidden_from_hosts(settings.kit, Path(path), limits))
     closed = settings.sandboxed and result.limits.get("uid", "").startswith("on")
-    _checkpoint(checkpoint, result, started, len(manifest.katas))
-    for index, kata in enumerate(manifest.katas):
+    total = len(manifest.katas)
+    rows: dict[int, model.KataGrade] = {}
+    lock = threading.Lock()
+
+    def done(index: int, row: model.KataGrade) -> None:
+        with lock:
+            rows[index] = row
+            result.katas = [rows[i] for i in sorted(rows)]
+            _checkpoint(checkpoint, result, started, total)
+
+    def run(index: int, kata, title: str, kata_slot: int) -> None:
         if progress:
-            progress(kata.name, index, len(manifest.katas))
+            progress(kata.name, index, total)
+        tests, void = _run_kata(kata, sub, settings, methods, limits, kata_slot, closed)
+        done(index, model.score_kata(kata.name, title, kata.points, methods, tests, processes=kata.processes,
+                                     status="void" if void else "", reason=void))
+
+    waiting = []
+    for index, kata in enumerate(manifest.katas):
         title = kata.title.get(settings.lang) or kata.title.get("en", kata.name)
         if kata.name in sub.problems:
-            result.katas.append(
-                model.score_kata(kata.name, title, kata.points, methods, [], processes=kata.processes,
-                                 status="missing", reason=sub.problems[kata.name])
-            )
-            continue
-        tests, void = _run_kata(kata, sub, settings, methods, limits, slot, closed)
-        result.katas.append(
-            model.score_kata(kata.name, title, kata.points, methods, tests, processes=kata.processes,
-                             status="void" if void else "", reason=void)
-        )
-        _checkpoint(checkpoint, result, started, len(manifest.katas))
+            rows[index] = model.score_kata(kata.name, title, kata.points, methods, [], processes=kata.processes,
+                                           status="missing", reason=sub.problems[kata.name])
+        else:
+            waiting.append((index, kata, title))
+    result.katas = [rows[i] for i in sorted(rows)]
+    _checkpoint(checkpoint, result, started, total)
+    free = list(slots or [slot])
+    if len(free) < 2 or len(waiting) < 2:
+        for index, kata, title in waiting:
+            run(index, kata, title, free[0])
+    else:
+        def in_a_slot(index, kata, title):
+            with lock:
+                kata_slot = free.pop(0)
+            try:
+                run(index, kata, title, kata_slot)
+            finally:
+                with lock:
+                    free.append(kata_slot)
+
+        with ThreadPoolExecutor(min(len(free), len(waiting)), thread_name_prefix="dojo-kata") as pool:
+            for future in [pool.submit(in_a_slot, *item) for item in waiting]:
+                future.result()
+    result.katas = [rows[i] for i in sorted(rows)]
     result.score, _ = model.total(result.katas)
     result.duration = round(time.monotonic() - started, 3)
     return result

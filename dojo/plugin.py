@@ -613,11 +613,35 @@ def pytest_timeout_set_timer(item, settings):
     If cleanup blocks again, the alarm fires again; after three tries the run is ended
     with the result recorded.
     """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
-        return None  # pytest-timeout's own thread method takes over
     state = item.config.stash[STATE]
     entry = state.kata_entry(kata_name(item))
     timeout = ((entry.timeout if entry and entry.timeout else None) or settings.timeout) * state.scale
+    if not hasattr(signal, "SIGALRM"):
+        # Windows: pytest-timeout's thread method, whatever the ini file says (its signal
+        # method would call signal.signal(SIGALRM) there). It dumps the stacks and ends
+        # the process, so the test's process tree is killed first: the test that hung is
+        # the last one reported, and nothing of it keeps running.
+        import pytest_timeout
+
+        settings = settings._replace(method="thread", timeout=timeout)
+
+        def expire():
+            procs.kill_descendants()
+            pytest_timeout.timeout_timer(item, settings)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.name = f"dojo timeout {item.nodeid}"
+
+        def cancel():
+            timer.cancel()
+            timer.join()
+
+        item.cancel_timeout = cancel
+        timer.start()
+        return True
+    if threading.current_thread() is not threading.main_thread():
+        return None  # pytest-timeout's own thread method takes over
     tries = []
 
     def handler(signum, frame):

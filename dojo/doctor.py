@@ -6,6 +6,7 @@ import importlib.metadata
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -52,7 +53,12 @@ def doctor(root: Path | None = None) -> int:
         missing.append("/dev/shm (leak checks of shared memory are off)")
     rows.append(("subreaper", "yes" if procs.set_subreaper() else "no (setsid() escapees may outlive a run)"))
     scale = os.environ.get("DOJO_TIMEOUT_SCALE", "1")
-    rows.append(("timeouts", f"10 s per test unless a kata says otherwise, x{scale} (DOJO_TIMEOUT_SCALE)"))
+    if hasattr(signal, "SIGALRM"):
+        ending = "a test that hangs fails, its processes are killed, the run goes on (SIGALRM)"
+    else:
+        ending = ("weaker here: no SIGALRM, so a test that hangs has its processes killed and ends the run "
+                  "(pytest-timeout's thread timer); the tests after it run the next time")
+    rows.append(("timeouts", f"10 s per test unless a kata says otherwise, x{scale} (DOJO_TIMEOUT_SCALE); {ending}"))
     tty = sys.stdout.isatty() and sys.stdin.isatty()
     size = shutil.get_terminal_size()
     rows.append(("terminal", f"{'yes' if tty else 'no'}, {size.columns}x{size.lines}, colours {'off (NO_COLOR)' if os.environ.get('NO_COLOR') else 'on'}"))

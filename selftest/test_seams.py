@@ -47,3 +47,15 @@ def test_without_sigalrm_a_solved_kata_passes_and_a_hanging_one_is_ended_by_the_
     assert hung.returncode != 0 and "Timeout" in out and "AttributeError" not in out, (
         f"a kata that hangs must be ended by the thread timeout (exit {hung.returncode}):\n{out[-3000:]}"
     )
+
+
+def test_without_sigalrm_dojo_doctor_says_how_a_hang_ends_there(tmp_path):
+    kit = copy_kit(tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_SIGALRM, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]), COLUMNS="300")
+    done = subprocess.run([sys.executable, "-m", "dojo", "--root", str(kit), "doctor"], cwd=kit, env=env,
+                          capture_output=True, text=True, timeout=120)
+    row = next((line for line in done.stdout.splitlines() if "timeouts" in line), "")
+    assert "weaker here: no SIGALRM" in row, f"dojo doctor must say a hang ends the run here:\n{done.stdout[-2000:]}"

@@ -1047,14 +1047,18 @@ def test_a_kata_that_rewrites_itself_into_the_solution_is_void_even_without_the_
     arena.assert_clean()
 
 
+# good2's call never returns (its hosts outlive a dead grader unless something ends them)
+GOOD2_HANGS_IN_THE_CALL = "import time\n\n\ndef doubles(ctx, numbers):\n    while True:\n        time.sleep(0.05)\n"
+
+
 def test_a_grader_killed_midway_leaves_the_katas_it_finished_marked_incomplete(arena):
-    """Results are written after every kata: a grader killed during good2 (which never
-    finishes importing) has already written good1's verdict, and every format says the
-    results are incomplete and awards nothing."""
+    """Results are written after every kata: a grader killed during good2 (whose call
+    never returns) has already written good1's verdict, and every format says the results
+    are incomplete and awards nothing. Its job's watchdog ends the judge and hosts it left."""
     import signal
     import time
 
-    sub = arena.submission(SOLVED, good2="import time\nwhile True:\n    time.sleep(0.05)\n")
+    sub = arena.submission(SOLVED, good2=GOOD2_HANGS_IN_THE_CALL)
     cmd = [sys.executable, "-m", "dojo", "--root", str(arena.kit), "grade", str(sub), "--out", str(arena.out),
            "--format", "json", "--format", "gradescope"]  # fmt: skip
     grader = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, TMPDIR=str(arena.scratch)),
@@ -1072,13 +1076,18 @@ def test_a_grader_killed_midway_leaves_the_katas_it_finished_marked_incomplete(a
                 break
             time.sleep(0.05)  # polls for a file; the verdict does not depend on when it appears
         assert grader.poll() is None, "the grader finished before it could be killed: good2 must hang"
-        os.killpg(grader.pid, signal.SIGKILL)
+        os.kill(grader.pid, signal.SIGKILL)  # the grader alone: its judge and hosts are the watchdog's
         grader.wait()
+        left = own_processes(grace=10.0)
+        assert not left, (
+            "a grader killed outright must leave nothing of its grade running (each job's watchdog ends it):\n  "
+            + "\n  ".join(left)
+        )
     finally:
         if grader.poll() is None:
             os.killpg(grader.pid, signal.SIGKILL)
             grader.wait()
-        kill_own_processes()  # the judge's hosts outlive a SIGKILLed grader (an outside wall bound: issue 10)
+        kill_own_processes()  # a failed test must not leave its processes to the next one
         sandbox.stale_cleanup()
     result = model.Grade.from_json(model_file.read_text(encoding="utf-8"))
     assert result.error.startswith("incomplete:"), f"the results do not say they are incomplete: {result.error!r}"

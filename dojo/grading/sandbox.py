@@ -742,6 +742,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(state))
         return 0
     os.environ[ENV] = json.dumps(state)
+    _start_watchdog(state["cgroups"])
     # Python ignores SIGPIPE (and we may have ignored SIGXFSZ): give the command the
     # dispositions it would get from a shell, as subprocess's restore_signals does.
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
@@ -751,6 +752,63 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"dojo sandbox: cannot run {command[0]}: {exc}", file=sys.stderr)
         return SANDBOX_FAILED
+
+
+def _start_watchdog(cgroups) -> None:
+    """Leave behind a watchdog that ends the job if the grader dies before the judge does.
+
+    A grader killed outright (SIGKILL, an out-of-memory kill, a container stopped) cannot
+    clean up its job: the judge and its hosts would run on until their own timeouts, and
+    stay in the job's cgroup until the next grade's ``stale_cleanup``. The watchdog is a
+    grandchild of this process (so never a child of the judge it watches), in the job's
+    cgroup, root like the grader; a host, with its own uid and /proc showing only that
+    uid, can neither see nor signal it. It waits on two pidfds: the judge's (this process,
+    once it has exec'd) ending first means all is well and it exits; the grader's ending
+    first means it kills every other process in the job's cgroup, then exits. Linux 5.3+
+    (pidfd_open); elsewhere there is none."""
+    if not cgroups or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        grader = os.pidfd_open(os.getppid())
+        judge = os.pidfd_open(os.getpid())
+    except OSError:
+        return
+    middle = os.fork()
+    if middle == 0:
+        try:
+            if os.fork() == 0:
+                _watch(grader, judge, [Path(p) for p in cgroups])
+        finally:
+            os._exit(0)
+    os.waitpid(middle, 0)
+    os.close(grader)
+    os.close(judge)
+
+
+def _watch(grader: int, judge: int, cgroups: list[Path]) -> None:
+    import select
+
+    os.setsid()  # out of the judge's process group and session
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    keep = sorted((grader, judge))
+    os.closerange(0, keep[0])
+    os.closerange(keep[0] + 1, keep[1])
+    os.closerange(keep[1] + 1, 1 << 16)
+    ready, _, _ = select.select([grader, judge], [], [])
+    if grader not in ready:
+        return  # the judge ended first: the grader, alive, cleans up its job
+    me = os.getpid()
+    for _ in range(1000):  # a fork bomb forks between our read and our kill; pids.max bounds it
+        others = {pid for path in cgroups for pid in _members(path)} - {me}
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
 
 
 def _setup(job: str, slot: int, limits: Limits) -> dict:

@@ -567,8 +567,9 @@ def write(grade: Grade, out_dir, formats) -> dict:
     if unknown:
         raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
     texts = {fmt: RENDERERS[fmt](grade) for fmt in wanted}  # every format renders before any write
-    paths = {}
-    for fmt, text in texts.items():
-        paths[fmt] = out / FILES[fmt]
-        _write_atomically(paths[fmt], text)
+    paths = {fmt: out / FILES[fmt] for fmt in wanted}
+    # the model last: whoever sees a kata in grade.json finds it in every other format too,
+    # also when the grader is killed between two writes
+    for fmt in [*wanted[1:], "model"]:
+        _write_atomically(paths[fmt], texts[fmt])
     return paths

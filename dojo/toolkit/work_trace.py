@@ -729,36 +729,32 @@ _in_traced_child = False  # set in a traced process's run(): a wait there is not
 def _queue_classes():
     from multiprocessing import queues
 
-    class _ParentWaitQueue(queues.Queue):
+    class _CarriesTrace:
+        """The trace travels with the queue to the processes it is pickled to."""
+
+        def __getstate__(self):
+            return (*super().__getstate__(), self._dojo_trace)
+
+        def __setstate__(self, state):
+            super().__setstate__(state[:-1])
+            self._dojo_trace = state[-1]
+
+    class _ParentWaitQueue(_CarriesTrace, queues.Queue):
         """A Queue whose get() in the kata's own process tells the trace it waits."""
 
         def __init__(self, maxsize=0, *, ctx, trace):
             super().__init__(maxsize, ctx=ctx)
             self._dojo_trace = trace
 
-        def __getstate__(self):
-            return (*super().__getstate__(), self._dojo_trace)
-
-        def __setstate__(self, state):
-            super().__setstate__(state[:-1])
-            self._dojo_trace = state[-1]
-
         def get(self, block=True, timeout=None):
             if block:
                 self._dojo_trace.parent_waits()
             return super().get(block, timeout)
 
-    class _ParentWaitSimpleQueue(queues.SimpleQueue):
+    class _ParentWaitSimpleQueue(_CarriesTrace, queues.SimpleQueue):
         def __init__(self, *, ctx, trace):
             super().__init__(ctx=ctx)
             self._dojo_trace = trace
-
-        def __getstate__(self):
-            return (*super().__getstate__(), self._dojo_trace)
-
-        def __setstate__(self, state):
-            super().__setstate__(state[:-1])
-            self._dojo_trace = state[-1]
 
         def get(self):
             self._dojo_trace.parent_waits()

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from dojo import procs
 from dojo.grading import export, model, sandbox, seal
 from dojo.grading import grade as grading
 from selftest.helpers import KIT, kill_own_processes, own_processes, own_shm_left
@@ -1082,6 +1083,15 @@ def test_a_grader_killed_midway_leaves_the_katas_it_finished_marked_incomplete(a
         assert not left, (
             "a grader killed outright must leave nothing of its grade running (each job's watchdog ends it):\n  "
             + "\n  ".join(left)
+        )
+
+        def folders() -> list[str]:  # the grader's temporary folder held its workspaces and run folders
+            return sorted(p.name for p in arena.scratch.iterdir() if p != sub)
+
+        procs.wait_until(lambda: not folders(), 10.0, step=0.05)
+        assert not folders(), (
+            "a grader killed outright must leave nothing of its grade in its temporary folder (each job's "
+            f"watchdog removes the job's workspace and run folder); left: {folders()}"
         )
     finally:
         if grader.poll() is None:

@@ -445,6 +445,104 @@ def test_a_kata_that_stops_and_kills_every_process_it_can_find_reaches_nothing_o
     arena.assert_clean()
 
 
+# --- filling the temporary folders --------------------------------------------------------------
+
+FILL_MARK = "dojo-fill-3c9e1d"  # in every name the filling kata makes: what the test looks for afterwards
+
+FILL = src('''
+    import errno
+    import os
+    import tempfile
+    import uuid
+
+    MARK = "FILL_MARK"
+    MIB = b"x" * (1 << 20)
+
+
+    def _new_folder(folder):
+        target = os.path.join(folder, MARK + "-" + uuid.uuid4().hex[:8])
+        os.mkdir(target)
+        return target
+
+
+    def _fill(folder, mib, files):
+        """Up to ``mib`` MiB in 16 MiB files (each under RLIMIT_FSIZE), then up to ``files``
+        empty files, each in a new folder of ``folder``: how much it got, what stopped it."""
+        wrote = made = 0
+        stops = ["budget", "budget"]
+        try:
+            target = _new_folder(folder)
+            while wrote < mib:
+                fd = os.open(os.path.join(target, "big%d" % wrote), os.O_CREAT | os.O_WRONLY, 0o644)
+                try:
+                    for _ in range(16):
+                        os.write(fd, MIB)
+                        wrote += 1
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            stops[0] = errno.errorcode.get(exc.errno, str(exc.errno))
+        try:
+            target = _new_folder(folder)
+            while made < files:
+                os.close(os.open(os.path.join(target, "f%d" % made), os.O_CREAT | os.O_WRONLY, 0o644))
+                made += 1
+        except OSError as exc:
+            stops[1] = errno.errorcode.get(exc.errno, str(exc.errno))
+        return "%d/%d:%s,%s" % (wrote, made, stops[0], stops[1])
+
+
+    def doubles(ctx, numbers):
+        places = {"tmpdir": tempfile.gettempdir(), "tmp": "/tmp", "vartmp": "/var/tmp",
+                  "runfolder": os.environ.get("DOJO_TMPDIR") or "/nonexistent", "cwd": os.getcwd()}
+        return ["filled"] + ["%s=%s" % (name, _fill(folder, 160, 6000)) for name, folder in places.items()]
+''').replace("FILL_MARK", FILL_MARK)
+
+
+def _marked(folder: Path, depth: int) -> list[str]:
+    """Paths at most ``depth`` levels below ``folder`` whose name carries FILL_MARK."""
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return found
+    for entry in entries:
+        if FILL_MARK in entry.name:
+            found.append(entry.path)
+        elif depth > 0 and entry.is_dir(follow_symlinks=False):
+            found += _marked(Path(entry.path), depth - 1)
+    return found
+
+
+def test_a_kata_that_fills_the_temporary_folders_is_capped_and_leaves_nothing_behind(arena):  # noqa: F811
+    """The kata writes 160 MiB and 6,000 files into every temporary folder it can name:
+    its TMPDIR, /tmp, /var/tmp, the run folder, its workspace. Each is a tmpfs of the job
+    or of the host (64 MiB, 4,096 files at most) or read-only; good2 keeps its point, and
+    once the grade is over nothing the kata wrote is left anywhere."""
+    result = grade_every_format(arena, arena.submission(FILL))
+    assert_good1_earned_nothing(result)
+    assert_good2_graded_normally(result)
+    messages = " ".join(t.message for t in result.tests if t.kata == "good1")
+    seen = re.findall(r"'(\w+)=(\d+)/(\d+):(\w+,\w+)'", messages)
+    assert {name for name, *_ in seen} >= {"tmpdir", "tmp", "vartmp", "runfolder", "cwd"}, (
+        f"the filling kata did not report on every folder; good1's messages: {messages[:800]}"
+    )
+    cap_mib = sandbox.Limits().fsize >> 20
+    over = [f"{name}: {mib} MiB, {files} files (stopped by {stop})" for name, mib, files, stop in seen
+            if int(mib) > cap_mib or int(files) > sandbox.RUN_FOLDER_INODES]
+    assert not over, (
+        f"a host wrote past the cap of {cap_mib} MiB and {sandbox.RUN_FOLDER_INODES} files into a temporary "
+        "folder:\n  " + "\n  ".join(over)
+    )
+    cwd = [stop for name, mib, files, stop in seen if name == "cwd"]
+    assert cwd and {stop for stops in cwd for stop in stops.split(",")} <= {"EROFS", "EACCES"}, (
+        f"the workspace must be read-only to a host; writing there stopped with {cwd}"
+    )
+    left = _marked(arena.scratch, 3) + [p for top in ("/tmp", "/var/tmp", "/dev/shm") for p in _marked(Path(top), 0)]
+    assert not left, "what the kata wrote outlived the grade:\n  " + "\n  ".join(left)
+    arena.assert_clean()
+
+
 # --- a Manager server the judge started ------------------------------------------------------------
 
 

@@ -212,7 +212,7 @@ def _run_kata_as(kata, sub, settings: Settings, methods: list, limits: sandbox.L
         args = ["--dojo-isolate", f"--dojo-canary={canary}", f"--lang={settings.lang}", "--import-mode=importlib"]
         # the workspace too is read-only in the job: nothing a host does can change it
         limits = dataclasses.replace(limits, readonly=(*limits.readonly, str(workspace)))
-        prefix = sandbox.launch_prefix(slot, limits) if settings.sandboxed else []
+        prefix = sandbox.launch_prefix(slot, limits, leave_nothing=[workspace]) if settings.sandboxed else []
         env = {"DOJO_LIMITS": limits.to_json(), "DOJO_SLOT": str(slot)} if settings.sandboxed else {}
         try:
             run = runner.run_kata(

@@ -233,7 +233,8 @@ def _verdicts(limits: Limits, cg: dict, ns: dict, uid: str) -> dict[str, str]:
         "processes": processes_text,
         "memory": memory,
         "cpu": f"on: RLIMIT_CPU={limits.cpu} s per host process",
-        "fsize": f"on: RLIMIT_FSIZE={_size(limits.fsize)} per file a host writes",
+        "fsize": f"on: RLIMIT_FSIZE={_size(limits.fsize)} per file a host writes"
+        + (f"; {ns['run_folder'][4:]}" if ns.get("run_folder", "").startswith("on") else ""),
         "network": ns["network"],
         "shm": ns["shm"],
         "uid": uid,
@@ -251,7 +252,7 @@ def _verdicts(limits: Limits, cg: dict, ns: dict, uid: str) -> dict[str, str]:
 # --- the controller's side ---------------------------------------------------------------
 
 
-def launch_prefix(job_slot: int, limits: Limits | None = None) -> list[str]:
+def launch_prefix(job_slot: int, limits: Limits | None = None, leave_nothing=()) -> list[str]:
     """What the controller puts before the judge's command (``[]`` where not Linux).
 
     The job's cgroup is named after this process and ``job_slot``, so the controller can
@@ -259,13 +260,18 @@ def launch_prefix(job_slot: int, limits: Limits | None = None) -> list[str]:
     different slots, and a slot may be reused only after ``cleanup(job_slot)``. The
     sandbox asks whether the slot's uid can run *its own* interpreter (``sys.executable``,
     as here): start the judge with that same Python.
+
+    ``leave_nothing``: folders of this job's (its workspace) that the job's watchdog
+    removes if the controller dies before the judge, as it does the run folder
+    (``DOJO_TMPDIR``); a live controller removes them itself.
     """
     if not _linux():
         return []
     limits = limits or Limits()
+    orphaned = [arg for path in leave_nothing for arg in ("--leave-nothing", os.fspath(path))]
     return [
         sys.executable, "-m", MODULE,
-        "--slot", str(job_slot), "--job", job_name(job_slot), "--limits", limits.to_json(), "--",
+        "--slot", str(job_slot), "--job", job_name(job_slot), "--limits", limits.to_json(), *orphaned, "--",
     ]  # fmt: skip
 
 
@@ -730,9 +736,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", required=True, help="the job's cgroup name (see job_name)")
     parser.add_argument("--limits", required=True, help="Limits as JSON")
     parser.add_argument("--report", action="store_true", help="set up, print what is in force as JSON, exit")
+    parser.add_argument("--leave-nothing", action="append", default=[], metavar="FOLDER",
+                        help="a folder of the job's that its watchdog removes if the controller dies first")
     args = parser.parse_args(argv)
     if not args.report and not command:
         parser.error("nothing to run: give the command after --")
+    # Opened before the job's mount namespace exists: through these, the watchdog reaches
+    # the folders as the controller sees them, not the read-only (or tmpfs-covered) job view.
+    orphans = _open_orphans([*args.leave_nothing, os.environ.get("DOJO_TMPDIR") or ""]) if not args.report else []
     try:
         state = _setup(args.job, args.slot, Limits.from_json(args.limits))
     except SandboxError as exc:
@@ -742,7 +753,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(state))
         return 0
     os.environ[ENV] = json.dumps(state)
-    _start_watchdog(state["cgroups"])
+    _start_watchdog(state["cgroups"], orphans)
+    for parent, _path in orphans:
+        os.close(parent)
     # Python ignores SIGPIPE (and we may have ignored SIGXFSZ): give the command the
     # dispositions it would get from a shell, as subprocess's restore_signals does.
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
@@ -754,7 +767,54 @@ def main(argv: list[str] | None = None) -> int:
         return SANDBOX_FAILED
 
 
-def _start_watchdog(cgroups) -> None:
+def _open_orphans(paths) -> list[tuple[int, str]]:
+    """(fd of the parent folder, path) for each folder in ``paths`` that is a real folder."""
+    opened = []
+    for path in paths:
+        if not path:
+            continue
+        path = os.path.abspath(path)
+        parent, name = os.path.split(path)
+        try:
+            fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISDIR(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                opened.append((fd, path))
+                continue
+        except OSError:
+            pass
+        os.close(fd)
+    return opened
+
+
+def _remove_at(parent: int, name: str) -> None:
+    """Remove ``name`` in the folder ``parent`` and everything below it, never following a
+    symbolic link (the folders' contents were written by the job)."""
+    try:
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            os.unlink(name, dir_fd=parent)
+            return
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except OSError:
+        return
+    try:
+        with os.scandir(fd) as entries:
+            names = [entry.name for entry in entries]
+        for child in names:
+            _remove_at(fd, child)
+    except (OSError, RecursionError):
+        pass
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent)
+    except OSError:
+        pass
+
+
+def _start_watchdog(cgroups, orphans=()) -> None:
     """Leave behind a watchdog that ends the job if the grader dies before the judge does.
 
     A grader killed outright (SIGKILL, an out-of-memory kill, a container stopped) cannot
@@ -764,8 +824,9 @@ def _start_watchdog(cgroups) -> None:
     cgroup, root like the grader; a host, with its own uid and /proc showing only that
     uid, can neither see nor signal it. It waits on two pidfds: the judge's (this process,
     once it has exec'd) ending first means all is well and it exits; the grader's ending
-    first means it kills every other process in the job's cgroup, then exits. Linux 5.3+
-    (pidfd_open); elsewhere there is none."""
+    first means it kills every other process in the job's cgroup, removes the job's
+    folders (``orphans``: the fds of their parent folders, opened before the job's mount
+    namespace, and their paths), then exits. Linux 5.3+ (pidfd_open); elsewhere there is none."""
     if not cgroups or not hasattr(os, "pidfd_open"):
         return
     try:
@@ -777,7 +838,7 @@ def _start_watchdog(cgroups) -> None:
     if middle == 0:
         try:
             if os.fork() == 0:
-                _watch(grader, judge, [Path(p) for p in cgroups])
+                _watch(grader, judge, [Path(p) for p in cgroups], list(orphans))
         finally:
             os._exit(0)
     os.waitpid(middle, 0)
@@ -785,16 +846,19 @@ def _start_watchdog(cgroups) -> None:
     os.close(judge)
 
 
-def _watch(grader: int, judge: int, cgroups: list[Path]) -> None:
+def _watch(grader: int, judge: int, cgroups: list[Path], orphans: list[tuple[int, str]]) -> None:
     import select
 
     os.setsid()  # out of the judge's process group and session
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    keep = sorted((grader, judge))
-    os.closerange(0, keep[0])
-    os.closerange(keep[0] + 1, keep[1])
-    os.closerange(keep[1] + 1, 1 << 16)
+    keep = {grader, judge, *(fd for fd, _path in orphans)}
+    for fd in set(range(max(keep))) - keep:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    os.closerange(max(keep) + 1, 1 << 16)
     ready, _, _ = select.select([grader, judge], [], [])
     if grader not in ready:
         return  # the judge ended first: the grader, alive, cleans up its job
@@ -802,13 +866,22 @@ def _watch(grader: int, judge: int, cgroups: list[Path]) -> None:
     for _ in range(1000):  # a fork bomb forks between our read and our kill; pids.max bounds it
         others = {pid for path in cgroups for pid in _members(path)} - {me}
         if not others:
-            return
+            break
         for pid in others:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
         time.sleep(0.01)
+    for parent, path in orphans:
+        # A mount point in this namespace (the job's read-only workspace, its run folder's
+        # tmpfs) cannot be removed, whichever mount the parent fd reaches it through.
+        for point in reversed(_mounts_under(path)):
+            try:
+                _libc_call("umount2", os.fsencode(point), MNT_DETACH)
+            except OSError:
+                pass
+        _remove_at(parent, os.path.basename(path))
 
 
 def _setup(job: str, slot: int, limits: Limits) -> dict:
@@ -947,11 +1020,36 @@ def _unshare(limits: Limits) -> dict[str, str]:
             verdict["shm"] = f"on: private tmpfs on /dev/shm ({_size(limits.memory)}, mode 1777)"
         except OSError as exc:
             verdict["shm"] = f"off: {_oserror(exc)}"
+        verdict["run_folder"] = _private_run_folder(limits)
         if root:
             verdict["opened"] = _open_closed_folders(_needed_by_hosts())
         verdict["readonly"] = _read_only(limits)
         verdict["view"] = _view_verdict(limits, root)
     return verdict
+
+
+RUN_FOLDER_INODES = 4096
+
+
+def _private_run_folder(limits: Limits) -> str:
+    """The run folder (``DOJO_TMPDIR``, with the run's ``TMPDIR`` in it) becomes a tmpfs of
+    the job's own: what the judge and its hosts write there (ledgers, stack files,
+    multiprocessing's sockets) is capped in bytes and files, and goes with the job's
+    mount namespace, even if the controller is killed before it removes the folder. Only
+    the job reads it: the controller gets its results through a pipe."""
+    folder = os.environ.get("DOJO_TMPDIR")
+    if not folder or not os.path.isdir(folder):
+        return "off: no run folder"
+    tmp = os.environ.get("TMPDIR") or ""
+    try:
+        options = f"mode=755,size={limits.fsize},nr_inodes={RUN_FOLDER_INODES}"
+        _libc_call("mount", b"tmpfs", os.fsencode(folder), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode())
+        if tmp and _within(tmp, folder) and tmp != folder:
+            os.makedirs(tmp, exist_ok=True)
+            os.chmod(tmp, 0o1777)  # sticky and open to all, as the folder it covers
+    except OSError as exc:
+        return f"off: {_oserror(exc)}"
+    return f"on: the run folder is a private tmpfs ({_size(limits.fsize)}, {RUN_FOLDER_INODES} files)"
 
 
 def _read_only(limits: Limits) -> str:

@@ -711,3 +711,117 @@ def test_a_manager_that_a_test_starts_runs_as_the_jobs_uid_without_capabilities(
     assert good1.points == 1.0, "the Manager's server must run confined, and still serve the kata:\n" + board(result)
     assert_good2_graded_normally(result)
     arena.assert_clean()
+
+
+def test_every_root_process_of_a_job_is_in_its_cgroup_and_namespaces_and_none_listens_where_a_host_can_connect(
+    arena, tmp_path  # noqa: F811
+):
+    """What the kernel says of the root processes a job runs besides its judge (the fork
+    server, the resource tracker and its tee, the watchdog): each is in the job's cgroup,
+    mount and network namespaces (it goes with the job, and sees only the job's /dev/shm),
+    and no socket any of them listens on accepts a connection from the job's uid. On the
+    forkserver cell the fork server must be among them, so the check is not empty."""
+    arena.kit = make_kit(tmp_path / "own")
+    (arena.kit / "hidden").mkdir()
+    (arena.kit / "hidden" / "test_good1.py").write_text(src('''
+        import os
+        import socket
+        from multiprocessing import resource_tracker
+
+        from dojo.grading import sandbox
+
+
+        def fields(pid):
+            with open(f"/proc/{pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            with open(f"/proc/{pid}/cgroup") as f:
+                cgroup = f.read()
+            return (int(status["Uid"].split()[1]), cgroup, os.readlink(f"/proc/{pid}/ns/mnt"),
+                    os.readlink(f"/proc/{pid}/ns/net"))
+
+
+        def listening():
+            """inode -> path ("@name" for an abstract address) of every listening unix socket."""
+            found = {}
+            with open("/proc/net/unix") as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if len(parts) > 7 and int(parts[3], 16) & 0x10000:
+                        found[int(parts[6])] = parts[7]
+            return found
+
+
+        def sockets_of(pid):
+            inodes = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+            return inodes
+
+
+        def connect_as(uid, path):
+            """What connecting to ``path`` as ``uid`` (no groups) gets: "connected" or the error."""
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgroups([])
+                    os.setgid(uid)
+                    os.setuid(uid)
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect("\\0" + path[1:] if path.startswith("@") else path)
+                    os.write(write, b"connected")
+                except OSError as exc:
+                    os.write(write, (exc.strerror or str(exc)).encode())
+                finally:
+                    os._exit(0)
+            os.close(write)
+            os.waitpid(pid, 0)
+            with os.fdopen(read, "rb") as f:
+                return f.read().decode()
+
+
+        def test_numbers_come_back_doubled_and_no_root_helper_is_in_reach(kata, mp_context):
+            assert kata.doubles(mp_context, [1, 2, 3]) == [2, 4, 6]
+            resource_tracker.ensure_running()
+            state = sandbox.current()
+            job_uid = state["limits"]["uid"] + state["slot"]
+            me = os.getpid()
+            _uid, cgroup, mnt, net = fields(me)
+            helpers, reached, checked = [], [], []
+            sockets = listening()
+            for name in os.listdir("/proc"):
+                if not name.isdigit() or int(name) == me:
+                    continue
+                try:
+                    uid, its_cgroup, its_mnt, its_net = fields(int(name))
+                    inodes = sockets_of(int(name))
+                    with open(f"/proc/{name}/cmdline", "rb") as f:
+                        command = f.read().replace(b"\\0", b" ").decode(errors="replace")[:120]
+                except (OSError, KeyError, ValueError):
+                    continue
+                if uid != 0 or its_cgroup != cgroup:
+                    continue
+                helpers.append(command)
+                assert (its_mnt, its_net) == (mnt, net), f"{command!r} is outside the job's namespaces"
+                for inode in inodes & set(sockets):
+                    checked.append(command)
+                    got = connect_as(job_uid, sockets[inode])
+                    if got == "connected":
+                        reached.append(f"{command!r} at {sockets[inode]}")
+            assert not reached, "the job's uid can connect to a root process of the job: " + "; ".join(reached)
+            if mp_context.get_start_method() == "forkserver":
+                assert any("forkserver" in c for c in checked), f"no fork server listening among {helpers}"
+    '''), encoding="utf-8")
+    result = arena.grade(arena.submission(SOLVED))
+    good1 = kata(result, "good1")
+    assert good1.points == 1.0, "every root helper of the job must be confined to it and out of reach:\n" + board(
+        result
+    )
+    assert_good2_graded_normally(result)
+    arena.assert_clean()

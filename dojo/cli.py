@@ -189,6 +189,9 @@ def _hint(console, kata, state, level, lang) -> int:
     state.save()
     console.print(i18n.t("hint_header", lang, level=level, total=len(kata.hints), kata=kata.name), style="cyan")
     console.print(i18n.pick(kata.hints[level - 1], lang), markup=False)
+    for note in kata.notes_here():  # what differs for this kata on this system
+        console.print(i18n.t("system_note", lang), style="yellow")
+        console.print(i18n.pick(note, lang), markup=False)
     return 0
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
 
-from dojo import i18n, manifest, procs, tracker
+from dojo import i18n, manifest, procs, system, tracker
 
 PACKAGES = ("pytest", "pytest-timeout", "pytest-xdist", "coverage", "psutil", "rich", "watchfiles")
 
@@ -25,11 +23,10 @@ def doctor(root: Path | None = None) -> int:
     rows.append(("Python", f"{sys.version.split()[0]} ({sys.executable})"))
     if sys.version_info < (3, 10):
         missing.append("Python 3.10+")
-    methods = multiprocessing.get_all_start_methods()
+    methods = system.start_methods()
     rows.append(("start methods", ", ".join(methods)))
-    for m in ("fork", "spawn", "forkserver"):
-        if m not in methods:
-            missing.append(f"start method {m} (this OS offers {', '.join(methods)})")
+    if "spawn" not in methods:
+        missing.append(f"start method spawn (this system offers {', '.join(methods) or 'none'})")
     for pkg in PACKAGES:
         try:
             rows.append((pkg, importlib.metadata.version(pkg)))
@@ -45,15 +42,18 @@ def doctor(root: Path | None = None) -> int:
         rows.append(("process limit", f"RLIMIT_NPROC {nproc}" + (" (not enforced for root)" if os.getuid() == 0 else "")))
     except (ImportError, ValueError):
         missing.append("resource limits")
-    if os.path.isdir(procs.SHM_DIR) and os.access(procs.SHM_DIR, os.W_OK):
-        free = shutil.disk_usage(procs.SHM_DIR).free // 2**20
+    if system.SHM_DIR is not None and os.access(system.SHM_DIR, os.W_OK):
+        free = shutil.disk_usage(system.SHM_DIR).free // 2**20
         rows.append(("/dev/shm", f"writable, {free} MiB free"))
     else:
         rows.append(("/dev/shm", "—"))
-        missing.append("/dev/shm (leak checks of shared memory are off)")
+        if system.LINUX:  # elsewhere there is none by design (see the "weaker here" rows)
+            missing.append("a writable /dev/shm (multiprocessing's locks and shared memory need it)")
     rows.append(("subreaper", "yes" if procs.set_subreaper() else "no (setsid() escapees may outlive a run)"))
+    for means, consequence in system.missing():  # what the kit does with less on this system
+        rows.append(("weaker here", f"no {means}: {consequence}"))
     scale = os.environ.get("DOJO_TIMEOUT_SCALE", "1")
-    if hasattr(signal, "SIGALRM"):
+    if system.ALARM:
         ending = "a test that hangs fails, its processes are killed, the run goes on (SIGALRM)"
     else:
         ending = ("weaker here: no SIGALRM, so a test that hangs has its processes killed and ends the run "

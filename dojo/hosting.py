@@ -31,11 +31,12 @@ import tempfile
 import time
 import traceback
 
+from dojo import system
 MAX_RESULT = 16 * 1024 * 1024  # bytes of JSON a host may send back
 # The CPUs the judge could use before any test narrowed them (parallel2 does): while a host
 # runs the kata, the judge goes back to these, so that the host's parent looks like a
 # learner's shell, not like a copy of the narrowed test.
-JUDGE_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+JUDGE_CPUS = sorted(system.cpu_set()) if system.AFFINITY else None
 CLOSE_GRACE = 1.0  # seconds a host gets to end once told to
 # In a grading workspace: the copy of the test-side toolkit hosts import dojo from (the
 # grader's own dojo, and the kit it may be installed from, are out of a host's sight).
@@ -187,7 +188,7 @@ class _judge_cpus_widened:
 
 def serve(conn, spec: dict) -> None:
     """A host's whole life: confine itself, run one call, answer, wait to be let go."""
-    if spec.get("affinity") and hasattr(os, "sched_setaffinity"):
+    if spec.get("affinity") and system.AFFINITY:
         # a forkserver host is forked by a server started earlier: give it the CPUs the
         # test allows now (parallel2 narrows them), as a child of the test would have
         os.sched_setaffinity(0, spec["affinity"])
@@ -209,7 +210,8 @@ def serve(conn, spec: dict) -> None:
             pass
     import faulthandler
 
-    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
+    if system.STACK_SIGNAL is not None:  # without it a hang is named from the judge's side only
+        faulthandler.register(system.STACK_SIGNAL, file=stacks, all_threads=True)
     import dojo.i18n  # loaded before any uid drop, as the judge's own code
 
     dojo.i18n.catalogue()  # read now: once the host has a view of its own, the kit is out of sight
@@ -376,7 +378,7 @@ class Hosts:
             "stackfile": stackfile,
             "limits": self.limits,
             "slot": self.slot,
-            "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "affinity": sorted(system.cpu_set()) if system.AFFINITY else None,
             "default_method": _default_method(),
             "private_fds": self.private_fds if self.ctx.get_start_method() == "fork" else [],
         }
@@ -446,10 +448,10 @@ class Hosts:
         kata line: what a hung test was waiting for."""
         found = ""
         for host in self.live:
-            if host.process.exitcode is not None:
+            if host.process.exitcode is not None or system.STACK_SIGNAL is None:
                 continue
             try:
-                os.kill(host.pid, signal.SIGUSR1)
+                os.kill(host.pid, system.STACK_SIGNAL)
             except OSError:
                 continue
             deadline = time.monotonic() + 0.5

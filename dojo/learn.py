@@ -13,12 +13,11 @@ warm runner's forked child, or a cold pytest), read back as structured results.
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dojo import i18n, manifest, results, runner
+from dojo import i18n, manifest, results, runner, system
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 ORDER = ("fork", "spawn", "forkserver")
@@ -39,7 +38,7 @@ class Verdict:
 
 
 def available_methods() -> list[str]:
-    return [m for m in ORDER if m in multiprocessing.get_all_start_methods()]
+    return [m for m in ORDER if m in system.start_methods()]
 
 
 def quick_method(kata: manifest.Kata) -> str:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dojo import _toml
+from dojo import _toml, system
 
 SCHEMA_VERSION = 1
 LANGS = ("en", "ko")
@@ -44,12 +44,23 @@ class Kata:
     messages: dict = field(default_factory=dict)
     timeout: float | None = None
     clauses: dict = field(default_factory=dict)  # id -> what the docstring or lesson promises
+    # means (dojo.system.MEANS) -> (start methods it fails on without that means, why {en, ko})
+    without: dict = field(default_factory=dict)
 
     def fails_on_for(self, python: str | None = None) -> tuple[str, ...]:
-        """Start methods on which the unsolved kata must fail, for this Python."""
+        """Start methods on which the unsolved kata must fail, for this Python on this
+        system: a ``[kata.without.<means>]`` entry whose means this system lacks wins."""
+        for means, (methods, _why) in self.without.items():
+            if not system.has(means):
+                return methods
         if python is None:
             python = f"{sys.version_info[0]}.{sys.version_info[1]}"
         return self.fails_on.get(python, self.fails_on["default"])
+
+    def notes_here(self) -> list[dict]:
+        """What differs for this kata on this system ({en, ko} each): the reason of every
+        ``[kata.without.<means>]`` entry whose means is missing here."""
+        return [why for means, (_methods, why) in self.without.items() if not system.has(means)]
 
     @property
     def module(self) -> str:
@@ -177,16 +188,18 @@ def parse(data: dict, path: Path) -> Manifest:
             problems.append(f"{where}.timeout: must be a positive number of seconds")
             timeout = None
         clauses = _clauses(raw.get("clauses", {}), where, problems)
+        without = _without(raw.get("without", {}), where, problems)
         _unknown(
             raw,
             {"name", "track", "title", "lesson", "hints", "points", "processes", "fails_on", "messages", "timeout",
-             "clauses"},
+             "clauses", "without"},
             where,
             problems,
         )
         if name:
             katas.append(
-                Kata(name, track or "", title, lesson, hints, points, processes, fails_on, messages, timeout, clauses)
+                Kata(name, track or "", title, lesson, hints, points, processes, fails_on, messages, timeout, clauses,
+                     without)
             )
     if problems:
         raise ManifestError(problems, path)
@@ -209,6 +222,29 @@ def _string(raw, key, where, problems):
         problems.append(f"{where}.{key}: missing (a non-empty string)")
         return None
     return value
+
+
+def _without(value, where, problems) -> dict:
+    """``[kata.without.<means>]``: on a system that lacks a means of the platform layer
+    (``dojo.system.MEANS``: no CPU affinity on macOS and Windows, no fork on Windows), the
+    start methods the unsolved kata fails on there, and why, in every language."""
+    label = f"{where}.without"
+    if not isinstance(value, dict):
+        problems.append(f"{label}: must be a table of [kata.without.<means>] tables")
+        return {}
+    found = {}
+    for means, entry in value.items():
+        if means not in system.MEANS:
+            problems.append(f"{label}.{means}: unknown means (known: {', '.join(system.MEANS)})")
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"{label}.{means}: must be a table with fails_on and why")
+            continue
+        methods = _methods(entry.get("fails_on"), f"{label}.{means}.fails_on", problems)
+        why = _text(entry, "why", f"{label}.{means}", problems)
+        _unknown(entry, {"fails_on", "why"}, f"{label}.{means}", problems)
+        found[means] = (methods, why)
+    return found
 
 
 def _clauses(value, where, problems) -> dict:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dojo import hosting, i18n, manifest, procs, results, tracker
+from dojo import hosting, i18n, manifest, procs, results, system, tracker
 from dojo.grading import guard
 from dojo.testing import KataRaised, check_plain
 
@@ -72,7 +72,7 @@ class DojoState:
         self.target = config.getoption("dojo_target") or os.environ.get("DOJO_TARGET") or "katas"
         if self.target not in TARGETS:
             raise pytest.UsageError(f"--target must be one of {', '.join(TARGETS)}, not {self.target!r}")
-        available = multiprocessing.get_all_start_methods()
+        available = system.start_methods()
         wanted = config.getoption("dojo_start_methods") or [
             m.strip() for m in os.environ.get("DOJO_START_METHODS", "").split(",") if m.strip()
         ]
@@ -225,11 +225,11 @@ def pytest_configure(config):
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     sys.dont_write_bytecode = True  # two saves within a second must never load a stale .pyc
     procs.set_subreaper()
-    if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+    if system.STACK_SIGNAL is not None and threading.current_thread() is threading.main_thread():
         # The controller sends SIGUSR1 before it kills a run that overran: stacks first.
         # (faulthandler.dump_traceback_later would start a watchdog thread, and every
         # later fork would then be a fork of a multi-threaded process.)
-        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
+        faulthandler.register(system.STACK_SIGNAL, all_threads=True, chain=False)
     if state.writer:
         state.writer.write(
             "session",
@@ -616,7 +616,7 @@ def pytest_timeout_set_timer(item, settings):
     state = item.config.stash[STATE]
     entry = state.kata_entry(kata_name(item))
     timeout = ((entry.timeout if entry and entry.timeout else None) or settings.timeout) * state.scale
-    if not hasattr(signal, "SIGALRM"):
+    if not system.ALARM:
         # Windows: pytest-timeout's thread method, whatever the ini file says (its signal
         # method would call signal.signal(SIGALRM) there). It dumps the stacks and ends
         # the process, so the test's process tree is killed first: the test that hung is

@@ -1,27 +1,25 @@
-"""The operating-system side of the guards, in one small module.
+"""Process trees and /dev/shm objects: the guards' side of the platform layer.
 
-Linux mechanisms (``/proc``, ``/dev/shm``, ``prctl``) live only here, so that another OS
-can run the kit with fewer guards instead of a rewrite: every function degrades to
-"nothing found" where its mechanism does not exist.
+Trees come from psutil on every system. The means that only some systems have
+(``/proc``, a listable ``/dev/shm``, ``prctl``, CPU affinity) are asked of
+``dojo.system``, and every function here degrades to "nothing found" (or to the
+resource tracker's records) where its means does not exist.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import psutil
 
-SHM_DIR = Path("/dev/shm")
+from dojo import system
+
 # What multiprocessing creates there: SharedMemory segments ("psm_"), named semaphores
 # of spawn/forkserver contexts ("sem.mp-"), and the Windows-style names of other tools.
 SHM_PREFIXES = ("psm_", "sem.mp-", "wnsm_", "mp-")
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_DUMPABLE = 4
 
 
 def set_subreaper() -> bool:
@@ -31,25 +29,13 @@ def set_subreaper() -> bool:
     parent died is re-parented to init; as a subreaper we stay their ancestor, so the
     guard still finds and kills them.
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return system.prctl(system.PR_SET_CHILD_SUBREAPER, 1)
 
 
 def set_dumpable(on: bool) -> bool:
     """PR_SET_DUMPABLE: a process that is not dumpable can be traced, and its /proc files
     (memory, descriptors) opened, only by a process with CAP_SYS_PTRACE. Reset at exec."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_DUMPABLE, 1 if on else 0, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return system.prctl(system.PR_SET_DUMPABLE, 1 if on else 0)
 
 
 def infrastructure_pids() -> set[int]:
@@ -189,41 +175,42 @@ def _signal(proc: psutil.Process, sig: int) -> None:
 
 
 def shm_names() -> set[str]:
-    """multiprocessing's objects in /dev/shm right now."""
+    """multiprocessing's objects in /dev/shm right now (none known where it cannot be listed)."""
+    if system.SHM_DIR is None:
+        return set()
     try:
-        return {n for n in os.listdir(SHM_DIR) if n.startswith(SHM_PREFIXES)}
+        return {n for n in os.listdir(system.SHM_DIR) if n.startswith(SHM_PREFIXES)}
     except OSError:
         return set()
 
 
 def shm_existing(names) -> set[str]:
     """Which of ``names`` (from a tracker's ledger: any name a program chose, not only
-    multiprocessing's own) exist in /dev/shm right now. Nothing else there is looked at."""
-    found = set()
-    for name in names:
-        if "/" in name or name in ("", ".", ".."):
-            continue
-        if os.path.exists(os.path.join(SHM_DIR, name.lstrip("/"))):
-            found.add(name)
-    return found
+    multiprocessing's own) exist in /dev/shm right now. Nothing else there is looked at.
+    Where /dev/shm cannot be listed, the ledger is all there is: every name is taken to
+    exist (a tracker records each unlink that multiprocessing makes)."""
+    names = {n for n in names if "/" not in n and n not in ("", ".", "..")}
+    if system.SHM_DIR is None:
+        return names
+    return {n for n in names if os.path.exists(os.path.join(system.SHM_DIR, n))}
 
 
 def shm_in_use(names: set[str]) -> set[str]:
-    """Which of ``names`` some live process still maps.
+    """Which of ``names`` some live process still maps (none known without /proc).
 
     Compared by inode, not by path: glibc's sem_open maps a temporary file and only then
     links it under its ``sem.`` name, so a live semaphore's mapping never shows its name.
     """
-    if not names:
+    if not names or not system.PROC or system.SHM_DIR is None:
         return set()
     by_inode = {}
     for name in names:
         try:
-            by_inode[str(os.stat(SHM_DIR / name).st_ino)] = name
+            by_inode[str(os.stat(os.path.join(system.SHM_DIR, name)).st_ino)] = name
         except OSError:
             continue
     used = set()
-    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+    for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
@@ -240,18 +227,28 @@ def shm_in_use(names: set[str]) -> set[str]:
 
 def remove_shm(name: str) -> bool:
     """Unlink a leaked object and tell the resource tracker it is gone, so that it does
-    not warn about it again at exit. False if it was already gone."""
+    not warn about it again at exit. False if it was already gone. Where /dev/shm is not
+    a folder, through shm_unlink / sem_unlink, as the tracker itself would."""
+    semaphore = name.startswith("sem.")
+    tracked = "/" + (name[4:] if semaphore else name)
     try:
-        os.unlink(SHM_DIR / name)
-    except OSError:
+        if system.SHM_DIR is not None:
+            os.unlink(os.path.join(system.SHM_DIR, name))
+        elif semaphore:
+            import _multiprocessing
+
+            _multiprocessing.sem_unlink(tracked)
+        else:
+            import _posixshmem
+
+            _posixshmem.shm_unlink(tracked)
+    except (OSError, ImportError, AttributeError):
         return False
     try:
         from multiprocessing import resource_tracker
 
         if resource_tracker._resource_tracker._fd is not None:
-            rtype = "semaphore" if name.startswith("sem.") else "shared_memory"
-            tracked = "/" + (name[4:] if name.startswith("sem.") else name)
-            resource_tracker.unregister(tracked, rtype)
+            resource_tracker.unregister(tracked, "semaphore" if semaphore else "shared_memory")
     except Exception:  # pragma: no cover - best effort
         pass
     return True
@@ -277,10 +274,7 @@ def usable_cpus(proc_self: Path = Path("/proc/self"), cgroup_root: Path = Path("
     The quota is the tightest ``cpu.max`` (v2) or ``cpu.cfs_quota_us`` (v1) on the way
     from this process's cgroup up to the root, rounded up to whole CPUs.
     """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
+    cpus = system.cpus()
     quota = _cgroup_cpu_quota(proc_self, cgroup_root)
     if quota is not None:
         cpus = min(cpus, quota)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from dojo import procs, results
+from dojo import procs, results, system
 
 _active_lock = threading.Lock()
 _active: set[int] = set()  # pids of runs in progress (direct children we wait for)
@@ -191,7 +191,7 @@ def _supervise(command, root, env, wall, pass_fds=(), on_start=None) -> tuple:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=child_env({**(env or {}), **run_folder.env()}),
-                start_new_session=True,
+                **system.new_session(),
                 pass_fds=pass_fds,
             )
             _active.add(proc.pid)
@@ -219,18 +219,20 @@ def stop_tree(proc: subprocess.Popen, grace: float = 0.3) -> None:
         tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.Error:
         tree = []
-    try:
-        os.kill(proc.pid, signal.SIGUSR1)
-    except OSError:
-        pass
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
+    if system.STACK_SIGNAL is not None:
+        try:
+            os.kill(proc.pid, system.STACK_SIGNAL)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    if system.SESSIONS:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
     for p in tree:
         try:
             p.kill()
@@ -240,8 +242,11 @@ def stop_tree(proc: subprocess.Popen, grace: float = 0.3) -> None:
 
 
 def kill_leftovers(session_id: int) -> list[str]:
-    """Kill processes still in the run's session (a daemon that outlived pytest)."""
+    """Kill processes still in the run's session (a daemon that outlived pytest); where
+    there are no sessions, stop_tree's walk of the tree is all there is."""
     found = []
+    if not system.SESSIONS:
+        return found
     for p in psutil.process_iter(["pid"]):
         try:
             if os.getsid(p.pid) == session_id:
@@ -289,6 +294,8 @@ class WarmRunner:
         self._in_flight: set[str] = set()  # run folders; stop() removes what a run left
 
     def start(self) -> bool:
+        if not system.FORK:
+            return False  # a warm runner forks its runs: without fork every run is cold
         if self.proc and self.proc.poll() is None:
             return True
         try:
@@ -368,7 +375,7 @@ class WarmRunner:
             if finished is None:
                 overran = True
                 try:
-                    os.kill(child, signal.SIGUSR1)  # stacks first
+                    os.kill(child, system.STACK_SIGNAL or signal.SIGTERM)  # stacks first
                 except OSError:
                     pass
                 time.sleep(0.2)  # give faulthandler its moment to write the stacks

@@ -240,4 +240,4 @@ def tree_leftovers(path: str) -> set[str]:
     other programs are never in the ledger, so they are never named."""
     from dojo import procs
 
-    return Ledger(path).registered_since(0) & procs.shm_names()
+    return procs.shm_existing(Ledger(path).registered_since(0))

@@ -134,6 +134,9 @@ class Loop:
         self.state.save()
         self.console.print(f"[cyan]{i18n.t('hint_header', self.lang, level=level, total=len(kata.hints), kata=kata.name)}[/cyan]")
         self.console.print(i18n.pick(kata.hints[level - 1], self.lang))
+        for note in kata.notes_here():  # what differs for this kata on this system
+            self.console.print(f"[yellow]{i18n.t('system_note', self.lang)}[/yellow]")
+            self.console.print(i18n.pick(note, self.lang), markup=False)
 
     def move_to(self, name: str | None) -> None:
         self.current = name

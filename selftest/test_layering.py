@@ -13,10 +13,10 @@ import pytest
 import dojo.toolkit
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLKIT = ["dojo.testing"] + [
+TOOLKIT = ["dojo.testing", "dojo.system"] + [
     f"dojo.toolkit.{m.name}" for m in pkgutil.iter_modules(dojo.toolkit.__path__)
 ]
-ALLOWED = {"dojo", "dojo.testing", "dojo.toolkit"}
+ALLOWED = {"dojo", "dojo.testing", "dojo.toolkit", "dojo.system"}  # dojo.system: the platform layer
 
 PROBE = """
 import json, sys

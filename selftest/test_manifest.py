@@ -62,6 +62,20 @@ def test_fails_on_may_depend_on_the_python_version():
     assert kata.fails_on_for("3.12") == ("fork",)
 
 
+def test_a_system_without_a_means_uses_the_katas_entry_for_it_and_says_why(monkeypatch):
+    from dojo import system
+
+    data = good()
+    why = {"en": "no affinity here", "ko": "여기는 친화도가 없음"}
+    data["kata"][0]["without"] = {"affinity": {"fails_on": [], "why": why}}
+    kata = manifest.parse(data, Path("katas.toml")).get("shared1")
+    monkeypatch.setattr(system, "AFFINITY", True)
+    assert kata.fails_on_for("3.11") == ("fork", "spawn") and kata.notes_here() == []
+    monkeypatch.setattr(system, "AFFINITY", False)
+    assert kata.fails_on_for("3.11") == () and kata.notes_here() == [why]
+
+
+
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -79,6 +93,12 @@ def test_fails_on_may_depend_on_the_python_version():
         (lambda d: d["kata"].append(dict(d["kata"][0])), "'shared1' is used twice"),
         (lambda d: d.update(schema=2), "schema: must be 1"),
         (lambda d: d["kata"][0].pop("fails_on"), "kata[0] 'shared1'.fails_on: missing"),
+        (lambda d: d["kata"][0].update(without={"gpu": {"fails_on": [], "why": {"en": "x", "ko": "y"}}}),
+         "kata[0] 'shared1'.without.gpu: unknown means"),
+        (lambda d: d["kata"][0].update(without={"affinity": {"fails_on": []}}),
+         "kata[0] 'shared1'.without.affinity.why: missing"),
+        (lambda d: d["kata"][0].update(without={"affinity": {"fails_on": ["thread"], "why": {"en": "x", "ko": "y"}}}),
+         "'thread' is not a start method"),
     ],
 )
 def test_every_mistake_names_its_field(change, expected):

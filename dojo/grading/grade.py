@@ -232,7 +232,7 @@ def _run_kata_as(kata, sub, settings: Settings, methods: list, limits: sandbox.L
 # What a host imports of dojo: the test-side toolkit, and the host's half of hosting with
 # what it stands on. Copied into every workspace, so that a host never needs the grader's
 # own dojo (nor the kit, when dojo is installed editable from it).
-TOOLKIT_FILES = ("__init__.py", "testing.py", "hosting.py", "i18n.py", "_toml.py", "messages.toml",
+TOOLKIT_FILES = ("__init__.py", "system.py", "testing.py", "hosting.py", "i18n.py", "_toml.py", "messages.toml",
                  "grading/__init__.py", "grading/sandbox.py")
 
 

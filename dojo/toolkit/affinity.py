@@ -1,9 +1,9 @@
 """Which CPUs this process may run on, and confining it to fewer for a while.
 
 Every use of the CPU affinity API (os.sched_getaffinity / os.sched_setaffinity: Linux,
-some BSDs) is here, so that a platform without it (macOS, Windows) needs changes in this
-one module only: there `supported()` is False and tests that narrow the mask say so.
-Standard library only.
+some BSDs) by the tests is here, and asks the platform layer (``dojo.system``) whether
+it exists: on macOS and Windows ``supported()`` is False and the tests that narrow the
+mask say so. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import os
 import sys
 from contextlib import contextmanager
 
+from dojo import system
+
 
 def supported() -> bool:
     """Can this platform read and narrow a process's CPU affinity?"""
-    return hasattr(os, "sched_getaffinity") and hasattr(os, "sched_setaffinity")
+    return system.AFFINITY
 
 
 def cpu_count_overridden() -> bool:
@@ -25,9 +27,7 @@ def cpu_count_overridden() -> bool:
 
 def usable() -> set[int]:
     """The CPUs this process may run on now (the machine's, where there is no affinity)."""
-    if hasattr(os, "sched_getaffinity"):
-        return set(os.sched_getaffinity(0))
-    return set(range(os.cpu_count() or 1))
+    return system.cpu_set()
 
 
 def highest(n: int) -> set[int] | None:

@@ -55,8 +55,8 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-import sys
 
+from dojo import system
 from dojo.toolkit.where import here, timeout_scale
 
 PATIENCE = 5.0  # seconds a wait holds before it gives up (times DOJO_TIMEOUT_SCALE)
@@ -66,7 +66,7 @@ def manager(ctx):
     """A Manager for the gates' Condition, Values and lists, started by fork where fork is
     safe (Linux): about 0.4 s sooner than a spawned one, and its proxies work in processes
     of any start method. Elsewhere the test's own ctx starts it."""
-    if sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods():
+    if system.LINUX and "fork" in system.start_methods():
         return multiprocessing.get_context("fork").Manager()
     return ctx.Manager()
 

@@ -37,10 +37,10 @@ import os
 import tempfile
 from multiprocessing import context as _mpcontext
 
+from dojo import system
 from dojo.toolkit.work_trace import OP, _plain, _value, install_reads, is_compute, op_name
 from dojo.toolkit.per_method import process_classes
 
-SHM_DIR = "/dev/shm"
 
 
 class Journal:
@@ -52,7 +52,7 @@ class Journal:
     @classmethod
     def create(cls) -> "Journal":
         # /dev/shm where it exists: a grading job's own tmpfs, reachable by its hosts
-        folder = SHM_DIR if os.path.isdir(SHM_DIR) and os.access(SHM_DIR, os.W_OK) else None
+        folder = system.SHM_DIR if system.SHM_DIR and os.access(system.SHM_DIR, os.W_OK) else None
         fd, path = tempfile.mkstemp(prefix="dojo-journal-", dir=folder)
         try:
             os.fchmod(fd, 0o666)  # a grading host may run as another uid
@@ -161,8 +161,11 @@ def _received_in(journal: Journal, value, depth: int = 0) -> None:
 
 
 def maps_of(name: str, pid: int | str = "self") -> int | None:
-    """How many mappings of /dev/shm/<name> process ``pid`` has (None: cannot be read)."""
-    path = f"{SHM_DIR}/{name}"
+    """How many mappings of /dev/shm/<name> process ``pid`` has (None: cannot be read,
+    as everywhere without /proc)."""
+    if not system.PROC or system.SHM_DIR is None:
+        return None
+    path = f"{system.SHM_DIR}/{name}"
     count = 0
     try:
         with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
@@ -178,7 +181,25 @@ def maps_of(name: str, pid: int | str = "self") -> int | None:
 
 
 def block_exists(name: str) -> bool:
-    return os.path.exists(f"{SHM_DIR}/{name}")
+    """Whether a shared-memory block of this name exists now (by name, as
+    SharedMemory(name) would find it; without registering it with the resource tracker)."""
+    if system.SHM_DIR is not None:
+        return os.path.exists(f"{system.SHM_DIR}/{name}")
+    try:
+        import _posixshmem
+
+        os.close(_posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600))
+        return True
+    except ImportError:  # Windows: a mapping exists while a handle to it is open
+        try:
+            import _winapi
+
+            _winapi.CloseHandle(_winapi.OpenFileMapping(_winapi.FILE_MAP_READ, False, name))
+            return True
+        except OSError:
+            return False
+    except OSError:
+        return False
 
 
 # --- processes that report --------------------------------------------------------------------

@@ -57,7 +57,7 @@ def doctor(root: Path | None = None) -> int:
         ending = "a test that hangs fails, its processes are killed, the run goes on (SIGALRM)"
     else:
         ending = ("weaker here: no SIGALRM, so a test that hangs has its processes killed and ends the run "
-                  "(pytest-timeout's thread timer); the tests after it run the next time")
+                  "(pytest-timeout's thread timer); dojo starts a new run with the tests after it, python -m pytest stops")
     rows.append(("timeouts", f"10 s per test unless a kata says otherwise, x{scale} (DOJO_TIMEOUT_SCALE); {ending}"))
     tty = sys.stdout.isatty() and sys.stdin.isatty()
     size = shutil.get_terminal_size()

@@ -626,7 +626,14 @@ def pytest_timeout_set_timer(item, settings):
         settings = settings._replace(method="thread", timeout=timeout)
 
         def expire():
-            procs.kill_descendants()
+            # The test's result first, naming the kata line the main thread is blocked on:
+            # the runner starts a new run after this test (results.needs_resume).
+            frame = sys._current_frames().get(threading.main_thread().ident)
+            stack = traceback.extract_stack(frame) if frame is not None else []
+            where = (_innermost(stack, state) or _format_frame(stack[-1])) if stack else ""
+            item.stash[HANG] = {"where": where, "stack": _all_stacks(), "killed": procs.kill_descendants()}
+            message = i18n.t("hang", state.lang, kata=kata_name(item), seconds=f"{timeout:g}", where=where)
+            _write_result(item, "timeout", where, message)
             pytest_timeout.timeout_timer(item, settings)
 
         timer = threading.Timer(timeout, expire)

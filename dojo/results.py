@@ -15,7 +15,9 @@ Schema (version 1), one JSON object per line, flushed as it happens:
 
 A ``started`` record with no ``result`` after it means the run died inside that test
 (``os._exit``, a segfault, a kill): the reader turns it into ``crashed``. A test that was
-expected but has no record at all is a failure too, never a pass.
+expected but has no record at all is a failure too, never a pass. A run ended by a
+test's timeout is resumed by a new run of the tests left (``needs_resume``), which appends
+its records to the same file: the reader keeps every run's collected tests.
 """
 
 from __future__ import annotations
@@ -116,8 +118,10 @@ def parse(lines: list) -> Run:
             finished = rec
         elif kind == "started":
             started[rec["nodeid"]] = rec
-        elif kind == "collected":
-            collected = [t for t in rec.get("tests", []) if isinstance(t, dict) and "nodeid" in t]
+        elif kind == "collected":  # a resumed run collects only what is left: keep every run's
+            known = {t["nodeid"] for t in collected}
+            collected += [t for t in rec.get("tests", []) if isinstance(t, dict) and "nodeid" in t
+                          and t["nodeid"] not in known]
         elif kind == "result":
             if rec["nodeid"] in cells:
                 duplicates.append(rec["nodeid"])
@@ -126,6 +130,17 @@ def parse(lines: list) -> Run:
         if nodeid not in cells:
             cells[nodeid] = _cell(rec, "crashed")
     return Run(session, list(cells.values()), finished, collected, duplicates)
+
+
+def needs_resume(run: Run) -> bool:
+    """The run was ended by a test's timeout before it finished (pytest-timeout's thread
+    method, where there is no SIGALRM, ends the process; so does a hang that cleanup
+    cannot end): its last record is that test's timeout, and tests it collected have no
+    result yet. A new run of those tests, appending to the same file, resumes it."""
+    if run.finished is not None or not run.cells or run.cells[-1].outcome != "timeout":
+        return False
+    done = {c.nodeid for c in run.cells}
+    return any(t["nodeid"] not in done for t in run.collected)
 
 
 def _cell(rec: dict, outcome: str) -> Cell:

@@ -128,8 +128,8 @@ def missing() -> list[tuple[str, str]]:
     if not FORK:
         gaps.append(("fork", "spawn is the only start method; every run starts a fresh pytest"))
     if not ALARM:
-        gaps.append(("SIGALRM", "a test that hangs has its processes killed and ends its run; "
-                                "the next run starts after it"))
+        gaps.append(("SIGALRM", "a test that hangs has its processes killed and ends its pytest run; dojo starts "
+                                "a new run with the tests after it"))
     if STACK_SIGNAL is None:
         gaps.append(("SIGUSR1", "a run stopped at its wall limit shows no stacks (a test's own timeout still names "
                                 "the line it hung on)"))

@@ -51,6 +51,38 @@ def test_without_sigalrm_a_solved_kata_passes_and_a_hanging_one_is_ended_by_the_
     )
 
 
+RUN_HANG1 = """
+import json, sys
+from pathlib import Path
+from dojo import runner
+result = runner.run_kata(Path(sys.argv[1]), "hang1", "katas", wall=90)
+print(json.dumps([[c.start_method, c.outcome, c.where, c.message] for c in result.run.cells]))
+"""
+
+
+def test_without_sigalrm_the_runner_resumes_after_each_test_that_hung_and_names_each_line(tmp_path):
+    """The thread method ends the run at the first hang; dojo's runner starts a new run of
+    the tests left, so every start method still gets its own verdict, each naming the line."""
+    import json
+
+    kit = copy_kit(tmp_path / "kit")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_SIGALRM, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    done = subprocess.run([sys.executable, "-c", RUN_HANG1, str(kit)], cwd=kit, env=env, capture_output=True,
+                          text=True, timeout=150)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cells = json.loads(done.stdout.strip().splitlines()[-1])
+    from dojo import system
+
+    assert sorted(c[0] for c in cells) == sorted(system.start_methods()), (
+        f"every start method must get a verdict though each run ends at its hang: {cells}"
+    )
+    wrong = [c for c in cells if c[1] != "timeout" or "hang1.py:15" not in c[2]]
+    assert not wrong, f"each cell must be a timeout naming katas/hang1.py:15 (child.join()): {wrong}"
+
+
 def test_without_sigalrm_dojo_doctor_says_how_a_hang_ends_there(tmp_path):
     kit = copy_kit(tmp_path)
     site = tmp_path / "site"

@@ -93,6 +93,7 @@ class DojoState:
         # Grading mode: every kata call runs in a host process (dojo/hosting.py), with
         # these limits applied there; canaries are tests that must fail.
         self.isolate = bool(config.getoption("dojo_isolate") or os.environ.get("DOJO_ISOLATE"))
+        self.outcomes: list = []  # (kata, start method, item, outcome, message), for the closing table
         limits = config.getoption("dojo_limits") or os.environ.get("DOJO_LIMITS")
         self.limits = json.loads(limits) if limits else None
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
@@ -265,6 +266,56 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config.stash.get(STATE, None)
     if state and state.writer:
         state.writer.write("finished", exitstatus=int(exitstatus))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """A compact table at the end of a run of the kit's tests: kata x start method, then
+    the first failure in kata order. It replaces nothing pytest prints; quiet with -q (and
+    in grading and in dojo's own runs, which read the results file instead)."""
+    state = config.stash.get(STATE, None)
+    if not state or not state.outcomes or state.isolate or config.option.verbose < 0:
+        return
+    order = state.manifest.names() if state.manifest else []
+    katas = sorted({o[0] for o in state.outcomes}, key=lambda k: (order.index(k) if k in order else len(order), k))
+    methods = [m for m in state.start_methods if any(o[1] == m for o in state.outcomes)] or ["—"]
+    lang = state.lang
+    width = max(len(k) for k in katas) + 2
+    cells = {}
+    for kata in katas:
+        for method in methods:
+            mine = [o for o in state.outcomes if o[0] == kata and (o[1] == method or o[1] is None or method == "—")]
+            failed = [o for o in mine if o[3] in results.FAILING]
+            if not mine:
+                cells[kata, method] = ""
+            elif failed:
+                cells[kata, method] = i18n.t("summary_cell_failed", lang, failed=len(failed), total=len(mine))
+            elif all(o[3] == "skipped" for o in mine):
+                cells[kata, method] = i18n.t("summary_cell_skipped", lang)
+            else:
+                cells[kata, method] = i18n.t("summary_cell_ok", lang)
+    col = max([len(m) for m in methods] + [len(c) for c in cells.values()]) + 2
+    title = (i18n.t("summary_title_one", lang, method=methods[0]) if len(methods) == 1
+             else i18n.t("summary_title", lang))
+    tw = terminalreporter
+    tw.write_sep("=", title)
+    tw.write_line(i18n.t("col_kata", lang).ljust(width) + "".join(m.ljust(col) for m in methods))
+    for kata in katas:
+        line = kata.ljust(width)
+        tw.write(line)
+        for method in methods:
+            text = cells[kata, method]
+            bad = text not in ("", i18n.t("summary_cell_ok", lang), i18n.t("summary_cell_skipped", lang))
+            tw.write(text.ljust(col), red=bad, green=not bad and text == i18n.t("summary_cell_ok", lang))
+        tw.write_line("")
+    first = next((o for kata in katas for o in state.outcomes if o[0] == kata and o[3] in results.FAILING), None)
+    if first is None:
+        tw.write_line(i18n.t("summary_all_passed", lang), green=True)
+        return
+    kata, method, item, _outcome, message = first
+    tw.write_line(i18n.t("summary_first", lang, kata=kata, method=method or "—",
+                         test=getattr(item, "originalname", item.name)), bold=True)
+    for line in (message or "").strip().splitlines()[:6]:
+        tw.write_line("  " + line)
 
 
 def pytest_report_header(config):
@@ -727,6 +778,9 @@ def pytest_runtest_protocol(item, nextitem):
         return (yield)
     finally:
         _write_result(item)
+        record = item.stash.get(OUTCOME, None)
+        if record is not None:
+            state.outcomes.append((kata_name(item), start_method_of(item), item, record["outcome"], record["message"]))
 
 
 def _case(item) -> str:

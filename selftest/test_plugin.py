@@ -78,3 +78,24 @@ def test_an_invalid_manifest_makes_every_test_error_with_the_reason(tmp_path):
     )
     assert proc.returncode == 1
     assert "katas.toml is invalid" in proc.stdout and "not valid TOML" in proc.stdout
+
+
+def test_a_run_ends_with_a_table_of_katas_by_start_method_and_the_first_failure_in_kata_order():
+    """Unsolved good1 and exit1 both fail: the table lists them in katas.toml's order
+    (good1 first, though its file was given second) and names good1's failure first. With
+    -q there is no table; a run on one start method says so in its title."""
+    import re
+
+    done = pytest_in_kit("tests/test_exit1.py", "tests/test_good1.py", "--start-method=spawn",
+                         "--start-method=fork", "-p", "no:randomly")
+    out = done.stdout
+    assert "dojo: every kata on every start method" in out, out[-3000:]
+    table = out[out.index("dojo: every kata on every start method"):]
+    assert re.search(r"good1\s+1 of 1 failed\s+1 of 1 failed", table), table[:1500]
+    assert re.search(r"\nexit1\s", table), table[:1500]
+    assert table.index("\ngood1") < table.index("\nexit1"), "katas must be listed in katas.toml's order"
+    assert "First failure, in kata order: good1 [fork] test_every_number_comes_back_doubled" in table
+    quiet = pytest_in_kit("-q", "tests/test_good1.py", "--start-method=spawn").stdout
+    assert "dojo: every kata" not in quiet, "-q must leave the table out"
+    one = pytest_in_kit("tests/test_good1.py", "--start-method=spawn", "--target=solutions").stdout
+    assert "dojo: every kata on spawn" in one and "Every kata passed" in one, one[-1500:]

@@ -81,6 +81,7 @@ def main(argv=None) -> int:
     sub.add_parser("progress", help="what is done, in points")
     sub.add_parser("doctor", help="Python, start methods, limits, terminal; what is missing")
     sub.add_parser("clean", help="stop leftover processes and remove /dev/shm objects of earlier crashed runs")
+    sub.add_parser("restore", help="put the kit's own files (tests, katas.toml, ...) back; never your katas")
     p = sub.add_parser("completion", help="print a shell completion script")
     p.add_argument("shell", choices=("bash", "zsh"))
 
@@ -99,6 +100,8 @@ def main(argv=None) -> int:
         from dojo.doctor import doctor
 
         return doctor(args.root)
+    if args.command == "restore":  # katas.toml itself may be gone: the folder given, or this one
+        return _restore(_console(), (args.root or Path.cwd()).resolve(), i18n.current_lang())
     try:
         root = args.root.resolve() if args.root else manifest.find().parent
     except manifest.ManifestError as exc:
@@ -178,6 +181,22 @@ def _console():
     from rich.console import Console
 
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+
+
+def _restore(console, root, lang) -> int:
+    from dojo import kitguard
+
+    try:
+        done = kitguard.restore(root)
+    except OSError as exc:
+        console.print(i18n.t("restore_failed", lang, error=str(exc)), style="red", markup=False)
+        return 1
+    for rel, source in done:
+        key = "restore_done" if source else "restore_moved"
+        console.print(i18n.t(key, lang, path=rel, source=source), markup=False)
+    if not done:
+        console.print(i18n.t("restore_nothing", lang), style="green")
+    return 0
 
 
 def _hint(console, kata, state, level, lang) -> int:
@@ -268,6 +287,6 @@ _dojo() {
     case $prev in
         run|hint|reset|verify) COMPREPLY=( $(compgen -W "$(dojo list --names 2>/dev/null)" -- "$cur") ); return;;
     esac
-    COMPREPLY=( $(compgen -W "list run hint reset progress doctor clean verify completion grade release export" -- "$cur") )
+    COMPREPLY=( $(compgen -W "list run hint reset progress doctor clean restore verify completion grade release export" -- "$cur") )
 }
 complete -F _dojo dojo"""

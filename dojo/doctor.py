@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dojo import i18n, manifest, procs, system, tracker
+from dojo import i18n, kitguard, manifest, procs, system, tracker
 
 PACKAGES = ("pytest", "pytest-timeout", "pytest-xdist", "coverage", "psutil", "rich", "watchfiles")
 
@@ -69,6 +69,13 @@ def doctor(root: Path | None = None) -> int:
             rows.append((f"grading: {name}", verdict))
     except Exception as exc:  # noqa: BLE001 - doctor reports, never fails
         rows.append(("grading sandbox", f"could not be checked: {exc}"))
+    try:
+        source, differ = kitguard.differences(root or manifest.find().parent)
+        shown = ", ".join(differ[:8]) + (f" and {len(differ) - 8} more" if len(differ) > 8 else "")
+        rows.append(("kit files", f"as in {source}" if not differ
+                     else f"{len(differ)} differ from {source}: {shown} (dojo restore puts them back)"))
+    except (OSError, manifest.ManifestError, ValueError) as exc:
+        rows.append(("kit files", f"could not be checked: {exc}"))
     rows.append(("language", f"{lang} (DOJO_LANG={os.environ.get('DOJO_LANG', '')!s}, LANG={os.environ.get('LANG', '')})"))
     try:
         m = manifest.load((root or manifest.find().parent) / "katas.toml")

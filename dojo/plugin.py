@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dojo import hosting, i18n, manifest, procs, results, system, tracker
+from dojo import hosting, i18n, kitguard, manifest, procs, results, system, tracker
 from dojo.grading import guard
 from dojo.testing import KataRaised, check_plain
 
@@ -52,6 +52,10 @@ PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 class Hang(pytest.fail.Exception):
     """A test ran past its timeout."""
+
+
+class KitDamaged(pytest.fail.Exception):
+    """The test's code changed the kit's own files (tests, manifest, ...); dojo put them back."""
 
 
 class Leaked(pytest.fail.Exception):
@@ -94,6 +98,7 @@ class DojoState:
         # these limits applied there; canaries are tests that must fail.
         self.isolate = bool(config.getoption("dojo_isolate") or os.environ.get("DOJO_ISOLATE"))
         self.outcomes: list = []  # (kata, start method, item, outcome, message), for the closing table
+        self.kit_guard = None  # kitguard.Guard: made before the first learner code runs (practice only)
         limits = config.getoption("dojo_limits") or os.environ.get("DOJO_LIMITS")
         self.limits = json.loads(limits) if limits else None
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
@@ -570,6 +575,11 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     state = item.config.stash[STATE]
+    if state.kit_guard is None and not state.isolate and "kata" in item.fixturenames:
+        try:  # before the kata fixture imports any learner code
+            state.kit_guard = kitguard.Guard(state.root)
+        except OSError:
+            state.kit_guard = False  # a read-only kit cannot be damaged by its learner either
     first = state.hung.get((kata_name(item), start_method_of(item))) if state.stop_cell_after_hang else None
     # A module that never finished importing never will, on any start method.
     stuck = state.import_hung.get(kata_name(item))
@@ -600,6 +610,21 @@ def pytest_runtest_call(item):
         item.stash[LEAKS] = leaks
         lang = item.config.stash[STATE].lang
         raise Leaked(i18n.t("leaked", lang, kata=kata_name(item), leaks="\n  ".join(leaks)), pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """The kit's own files as they were before the test: what the test's code changed,
+    deleted or added there is put right, kept aside, and fails the test saying so."""
+    result = yield
+    guard = item.config.stash[STATE].kit_guard
+    if guard and "kata" in item.fixturenames:
+        damage = guard.check()
+        if damage:
+            lang = item.config.stash[STATE].lang
+            raise KitDamaged(i18n.t("kit_damaged", lang, kata=kata_name(item), what=damage.describe(),
+                                    kept=damage.kept or "-"), pytrace=False)
     return result
 
 
@@ -816,7 +841,12 @@ def pytest_runtest_makereport(item, call):
     record = item.stash.get(OUTCOME, None)
     if record is None:
         return report
-    if report.skipped and record["outcome"] == "passed":
+    if report.failed and isinstance(call.excinfo and call.excinfo.value, KitDamaged):
+        # whatever the test's verdict was, this comes first: the kit itself was changed
+        earlier = record["message"] if record["outcome"] in results.FAILING else ""
+        record["outcome"], record["taught"] = "failed", "kit_damaged"
+        record["message"] = call.excinfo.value.msg + (f"\n\n{earlier}" if earlier else "")
+    elif report.skipped and record["outcome"] == "passed":
         record["outcome"] = "skipped"
     elif report.failed and record["outcome"] in ("passed", "skipped"):
         exc = call.excinfo.value if call.excinfo else None

@@ -707,9 +707,9 @@ def pytest_timeout_set_timer(item, settings):
             frame = sys._current_frames().get(threading.main_thread().ident)
             stack = traceback.extract_stack(frame) if frame is not None else []
             where = (_innermost(stack, state) or _format_frame(stack[-1])) if stack else ""
-            item.stash[HANG] = {"where": where, "stack": _all_stacks(), "killed": procs.kill_descendants()}
-            message = i18n.t("hang", state.lang, kata=kata_name(item), seconds=f"{timeout:g}", where=where)
-            _write_result(item, "timeout", where, message)
+            item.stash[HANG] = {"where": where, "stack": _all_stacks(), "killed": procs.kill_descendants(),
+                                "how": _how_it_hung(stack, state, item.config)}
+            _write_result(item, "timeout", where, _hang_message(item, state, timeout))
             pytest_timeout.timeout_timer(item, settings)
 
         timer = threading.Timer(timeout, expire)
@@ -740,6 +740,7 @@ def pytest_timeout_set_timer(item, settings):
                 "where": where,
                 "stack": _all_stacks(),
                 "killed": procs.kill_descendants(),
+                "how": _how_it_hung(stack, state, item.config) if not (hosts and hosts.live) else ("waiting", 0, 0),
             }
         else:
             procs.kill_descendants(grace=0.1)
@@ -747,10 +748,7 @@ def pytest_timeout_set_timer(item, settings):
             _write_result(item, "timeout", item.stash[HANG]["where"], "")
             os._exit(3)
         signal.setitimer(signal.ITIMER_REAL, 2.0)
-        raise Hang(
-            i18n.t("hang", state.lang, kata=kata_name(item), seconds=f"{timeout:g}", where=item.stash[HANG]["where"]),
-            pytrace=False,
-        )
+        raise Hang(_hang_message(item, state, timeout), pytrace=False)
 
     def cancel():
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -760,6 +758,64 @@ def pytest_timeout_set_timer(item, settings):
     signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     return True
+
+
+FLOOD_BYTES = 1 << 20  # a test that printed more than this while it hung was printing, not waiting
+SECTION_CAP = 64 * 1024  # characters of a test's captured output shown: its start and its end
+
+
+def _how_it_hung(stack, state, config) -> tuple[str, int, int]:
+    """("flood" | "running" | "waiting", bytes and lines of output captured so far), from
+    what was seen: the innermost frame in the learner's own code means it was running that
+    code (a loop), anywhere else it was waiting in a call; much output means printing."""
+    printed, lines = _captured(config)
+    if printed > FLOOD_BYTES:
+        return "flood", printed, lines
+    if stack and hosting.confined(stack[-1].filename, state.root):
+        return "running", printed, lines
+    return "waiting", printed, lines
+
+
+def _captured(config) -> tuple[int, int]:
+    """Bytes and lines pytest has captured of the running test's stdout and stderr (0 with
+    -s); lines are counted where the capture file can be read without moving it (POSIX)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(capman, "_global_capturing", None)
+    size = lines = 0
+    for name in ("out", "err"):
+        tmpfile = getattr(getattr(capturing, name, None), "tmpfile", None)
+        try:
+            fd = tmpfile.fileno()
+            end = os.fstat(fd).st_size
+        except (AttributeError, OSError, ValueError):
+            try:
+                text = tmpfile.getvalue()
+                size, lines = size + len(text), lines + text.count("\n")
+            except (AttributeError, ValueError):
+                pass
+            continue
+        size += end
+        for offset in range(0, min(end, 256 << 20), 1 << 20) if hasattr(os, "pread") else ():
+            lines += os.pread(fd, 1 << 20, offset).count(b"\n")
+    return size, lines
+
+
+def _hang_message(item, state, timeout) -> str:
+    hung = item.stash[HANG]
+    how, printed, lines = hung.get("how", ("waiting", 0, 0))
+    key = {"flood": "hang_flood", "running": "hang_running"}.get(how, "hang")
+    return i18n.t(key, state.lang, kata=kata_name(item), seconds=f"{timeout:g}", where=hung["where"],
+                  size=f"{printed / (1 << 20):.1f} MiB", lines=f"{lines:,}")
+
+
+def _cap_sections(report) -> None:
+    """A test's captured output as pytest shows it, its start and its end only: a print
+    flood of millions of lines must not bury the verdict."""
+    for i, (title, content) in enumerate(report.sections):
+        if len(content) > SECTION_CAP:
+            cut = content[SECTION_CAP // 2 : -SECTION_CAP // 2].count("\n")
+            report.sections[i] = (title, content[: SECTION_CAP // 2] + f"\n[... dojo cut {cut} lines here ...]\n"
+                                  + content[-SECTION_CAP // 2 :])
 
 
 def _innermost(stack, state) -> str:
@@ -838,6 +894,7 @@ def _ids(item) -> dict:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
+    _cap_sections(report)
     record = item.stash.get(OUTCOME, None)
     if record is None:
         return report

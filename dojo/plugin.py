@@ -650,8 +650,7 @@ def _sweep(before_threads, ledger, before_shm) -> list[str]:
         # give the tree a short grace before calling it a leak.
         procs.wait_until(lambda: not [p for p in procs.descendants() if not procs.is_zombie(p)], 0.5)
         running = [p for p in procs.descendants() if not procs.is_zombie(p)]
-        for p in running:
-            leaks.append(i18n.t("running_process", what=procs.describe(p)))
+        leaks += _grouped(running)
         procs.kill_tree(running)
     procs.reap_children()
     gc.collect()
@@ -674,6 +673,39 @@ def _sweep(before_threads, ledger, before_shm) -> list[str]:
         if procs.remove_shm(name):
             leaks.append(i18n.t("shm_left", name=name))
     return leaks
+
+
+def _grouped(running) -> list[str]:
+    """One line per kind of process left running (same command line), with its
+    pids: thirty unjoined children are one line, not thirty. A fork child runs the test
+    process's own command line: it is called what it is."""
+    try:
+        own = procs.psutil.Process().cmdline()[:4]
+    except procs.psutil.Error:
+        own = None
+    kinds: dict[str, list[int]] = {}
+    for p in running:
+        text = procs.describe(p)
+        what = text.split(": ", 1)[1] if ": " in text else text
+        if "spawn_main" in what:
+            what = i18n.t("spawned_child")
+        elif "multiprocessing.forkserver" in what:
+            what = i18n.t("forkserver_child")
+        else:
+            try:
+                if own and p.cmdline()[:4] == own:
+                    what = i18n.t("forked_child")
+            except procs.psutil.Error:
+                pass
+        kinds.setdefault(what, []).append(p.pid)  # not by state: a child may be mid-sleep or mid-start
+    lines = []
+    for what, pids in kinds.items():
+        if len(pids) == 1:
+            lines.append(i18n.t("running_process", what=f"pid {pids[0]}: {what}"))
+        else:
+            shown = ", ".join(map(str, pids[:8])) + (i18n.t("and_more", n=len(pids) - 8) if len(pids) > 8 else "")
+            lines.append(i18n.t("running_processes", n=len(pids), what=what, pids=shown))
+    return lines
 
 
 # --- timeouts ----------------------------------------------------------------------------

@@ -70,3 +70,30 @@ def test_a_join_that_never_returns_is_still_named_a_wait(tmp_path):
                            "--start-method=spawn"], cwd=kit, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                           capture_output=True, text=True, timeout=120)
     assert "it blocked at katas/hang1.py:15 (wait_for_child): child.join()" in done.stdout, done.stdout[-2000:]
+
+
+THIRTY = '''"""Starts children and never joins them."""
+import time
+
+
+def nap():
+    time.sleep(30)
+
+
+def leave_things(ctx):
+    for _ in range(30):
+        ctx.Process(target=nap).start()
+    return "left"
+'''
+
+
+def test_thirty_unjoined_children_are_one_line_with_their_count_and_what_they_are(tmp_path):
+    kit = copy_kit(tmp_path)
+    (kit / "katas" / "leak1.py").write_text(THIRTY, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_leak1.py",
+                           "--start-method=fork"], cwd=kit, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=120)
+    out = done.stdout
+    assert "30 processes still running: a child forked from the test process" in out, out[-3000:]
+    assert "and 22 more" in out, "the pids shown must say how many more there are"
+    assert out.count("pytest -p") <= 1, "fork children must not be shown as the test's own command line"

@@ -170,8 +170,10 @@ def matrix(verdict: Verdict, lang=None):
     from rich.table import Table
 
     methods = [m for m in ORDER if m in verdict.methods] or ["-"]
-    table = Table(title=i18n.t("matrix_title", lang, kata=verdict.kata), title_justify="left")
-    table.add_column("test")
+    title = (i18n.t("matrix_title", lang, kata=verdict.kata) if len(methods) > 1
+             else i18n.t("matrix_title_one", lang, kata=verdict.kata, method=methods[0]))
+    table = Table(title=title, title_justify="left")
+    table.add_column(i18n.t("col_test", lang))
     for m in methods:
         table.add_column(m, justify="center")
     tests = []

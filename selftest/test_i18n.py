@@ -40,3 +40,57 @@ def test_an_unknown_language_falls_back_to_english(monkeypatch):
 
 def test_a_bad_template_never_hides_the_message():
     assert i18n.fill("got {got} want {want}", {"got": 1}).startswith("got {got} want {want}")
+
+
+def _every_text():
+    """(where, text) for every learner-facing text: dojo's catalogue and katas.toml."""
+    for key, langs in i18n.catalogue().items():
+        for lang, text in langs.items():
+            yield f"messages.toml [{key}].{lang}", text
+    for kata in manifest.load(ROOT / "katas.toml").katas:
+        texts = [("title", kata.title), ("lesson", kata.lesson)] + [(f"hints[{i}]", h) for i, h in enumerate(kata.hints)]
+        texts += [(f"messages.{k}", v) for k, v in kata.messages.items()]
+        texts += [(f"without.{m}.why", why) for m, (_methods, why) in kata.without.items()]
+        for field, langs in texts:
+            for lang, text in langs.items():
+                yield f"katas.toml {kata.name}.{field}.{lang}", text
+
+
+def test_no_learner_message_names_the_kits_internals_or_advice_a_dojo_user_cannot_follow():
+    """Internal class and module names (the tests' wrappers), pytest options the loop does
+    not take, output the loop never shows: none may reach a learner."""
+    import re
+
+    import dojo.toolkit
+
+    internal = set()
+    for path in Path(dojo.toolkit.__file__).parent.glob("*.py"):
+        internal |= set(re.findall(r"^class (\w+)", path.read_text(encoding="utf-8"), re.M))
+    internal = {name for name in internal if not name.startswith("_") and len(name) > 6}
+    banned = [r"\bdojo\.toolkit\b", r"_dojo_", r"\buse -s\b", r"captured std(out|err)", r"\bProcess-\d"]
+    found = []
+    for where, text in _every_text():
+        found += [f"{where}: {name}" for name in internal if re.search(rf"\b{name}\b", text)]
+        found += [f"{where}: {pattern}" for pattern in banned if re.search(pattern, text)]
+    assert not found, "learner messages name internals:\n  " + "\n  ".join(found)
+
+
+# Texts that are the same in every language: nothing in them is words.
+LANGUAGE_NEUTRAL = {
+    "messages.toml [first_failure]": "placeholders and a mark only",
+    "katas.toml pools3.hints[2]": "the last hint is a line of code",
+}
+
+
+def test_korean_texts_are_korean():
+    """A ko text that is the English one, or has no Hangul at all, was not translated."""
+    import re
+
+    english = {}
+    for where, text in _every_text():
+        english.setdefault(where.rsplit(".", 1)[0], {})[where.rsplit(".", 1)[1]] = text
+    untranslated = [where for where, langs in english.items() if "ko" in langs and langs["ko"].strip()
+                    and (langs["ko"] == langs.get("en") and re.search(r"[A-Za-z]{4}", langs["ko"])
+                         or not re.search(r"[\uac00-\ud7a3]", langs["ko"]) and re.search(r"[A-Za-z]{4}", langs["ko"]))]
+    untranslated = [where for where in untranslated if where not in LANGUAGE_NEUTRAL]
+    assert not untranslated, "not translated into Korean:\n  " + "\n  ".join(untranslated)

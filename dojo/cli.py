@@ -36,6 +36,8 @@ METHODS = ("fork", "spawn", "forkserver")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="dojo", description="Learn Python concurrency by fixing it.")
     parser.add_argument("--root", type=Path, default=None, help="the kit's folder (default: found from here)")
+    parser.add_argument("--manual", action="store_true",
+                        help="the loop runs the tests when you press c, instead of watching the file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("verify", help="maintainer check: solutions pass, katas fail exactly as declared")
@@ -173,7 +175,7 @@ def main(argv=None) -> int:
     if sys.stdin.isatty() and sys.stdout.isatty():
         from dojo.watch import Loop
 
-        return Loop(root, console, lang).run()
+        return Loop(root, console, lang, manual=args.manual).run()
     return _batch(console, root, m, state, lang)
 
 

@@ -122,6 +122,47 @@ def new_session() -> dict:
     return {}
 
 
+class Keys:
+    """Single key presses from the terminal, without Enter: ``with Keys() as keys:``, then
+    ``keys.read(timeout)`` gives one character or None. POSIX: the terminal in cbreak mode
+    (restored on exit); Windows: msvcrt."""
+
+    def __enter__(self) -> "Keys":
+        self._old = None
+        if not WINDOWS:
+            import termios
+            import tty
+
+            self._fd = sys.stdin.fileno()
+            self._old = termios.tcgetattr(self._fd)
+            tty.setcbreak(self._fd)
+        return self
+
+    def read(self, timeout: float = 0.2) -> str | None:
+        if WINDOWS:
+            import msvcrt
+            import time
+
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if msvcrt.kbhit():
+                    return msvcrt.getwch()
+                time.sleep(0.02)
+            return None
+        import select
+
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        if not ready:
+            return None
+        return os.read(self._fd, 1).decode(errors="ignore") or None
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            import termios
+
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._old)
+
+
 def missing() -> list[tuple[str, str]]:
     """(means, what is weaker without it) for each means this system lacks."""
     gaps = []

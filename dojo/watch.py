@@ -8,17 +8,19 @@ A save is debounced by watchfiles; a save during a check queues one more check.
 
 from __future__ import annotations
 
-import os
 import queue
-import sys
 import threading
+import time
 from pathlib import Path
 
-from dojo import i18n, learn, manifest, procs, state as state_mod
+from dojo import i18n, learn, manifest, procs, state as state_mod, system
+
+POLL_STEP = 0.5  # seconds between looks at the current kata's modification time
+POLL_GRACE = 1.5  # a save with no file event this long after it: events do not arrive here
 
 
 class Loop:
-    def __init__(self, root: Path, console, lang: str | None = None):
+    def __init__(self, root: Path, console, lang: str | None = None, manual: bool = False):
         self.root = root
         self.console = console
         self.lang = lang or i18n.current_lang()
@@ -30,33 +32,65 @@ class Loop:
         self.done_current = False
         self.checking = False
         self.stop = threading.Event()
+        self.manual = manual  # no watching: a key runs the check
+        self.polling = False  # file events do not arrive here: the poller reports saves
+        self.last_event = 0.0
 
     # --- events ---------------------------------------------------------------------
     def _keys(self) -> None:
-        import termios
-        import tty
-
-        fd = sys.stdin.fileno()
-        old = termios.tcgetattr(fd)
-        try:
-            tty.setcbreak(fd)
+        with system.Keys() as keys:  # the platform layer: termios, or msvcrt on Windows
             while not self.stop.is_set():
-                ch = os.read(fd, 1).decode(errors="ignore")
+                ch = keys.read(0.2)
                 if ch:
                     self.events.put(("key", ch.lower()))
                     if ch.lower() == "q":
                         return
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
     def _watch(self) -> None:
-        from watchfiles import watch
-
+        try:
+            from watchfiles import watch
+        except ImportError:
+            self._start_polling("watchfiles is not installed")
+            return
         for changes in watch(self.root, debounce=150, step=20, stop_event=self.stop, recursive=True, raise_interrupt=False):
+            self.last_event = time.monotonic()
+            if self.polling:
+                continue  # the poller has taken over; late events would double each check
             paths = {Path(p).resolve() for _, p in changes}
             relevant = {p for p in paths if p.suffix in (".py", ".toml") and ".dojo" not in p.parts}
             if relevant:
                 self.events.put(("changed", relevant))
+
+    def _poll(self) -> None:
+        """Watch the current kata's modification time too. File events do not arrive on some
+        file systems (network drives, WSL's /mnt, some containers): a save the poller sees
+        and no event follows within POLL_GRACE means that, so the poller takes over."""
+        seen: dict[Path, int] = {}
+        changed_at: dict[Path, float] = {}
+        while not self.stop.wait(POLL_STEP):
+            if not self.current or self.manual:
+                continue
+            path = (self.root / "katas" / f"{self.current}.py").resolve()
+            try:
+                mtime = path.stat().st_mtime_ns
+            except OSError:
+                continue
+            if path in seen and mtime != seen[path]:
+                changed_at[path] = time.monotonic()
+                if self.polling:
+                    self.events.put(("changed", {path}))
+            seen[path] = mtime
+            at = changed_at.get(path)
+            if at and not self.polling and time.monotonic() - at > POLL_GRACE:
+                changed_at.pop(path)
+                if self.last_event < at:
+                    self._start_polling(i18n.t("no_file_events", self.lang))
+                    self.events.put(("changed", {path}))
+
+    def _start_polling(self, why: str) -> None:
+        if not self.polling:
+            self.polling = True
+            self.events.put(("notice", why))
 
     # --- actions --------------------------------------------------------------------
     def load_manifest(self) -> bool:
@@ -147,7 +181,7 @@ class Loop:
             self.console.print(f"[green]{i18n.t('all_done', self.lang)}[/green]")
             return
         self.show_board()
-        self.console.print(i18n.t("watching", self.lang, path=f"katas/{name}.py"))
+        self.console.print(i18n.t("manual_mode" if self.manual else "watching", self.lang, path=f"katas/{name}.py"))
         if not (self.root / "katas" / f"{name}.py").exists():
             self.console.print(f"[red]{i18n.t('file_missing_watch', self.lang, path=f'katas/{name}.py')}[/red]")
             return
@@ -201,7 +235,9 @@ class Loop:
         if self.manifest:
             state_mod.snapshot_pristine(self.root, self.manifest.names())
         threading.Thread(target=self._keys, daemon=True).start()
-        threading.Thread(target=self._watch, daemon=True).start()
+        if not self.manual:
+            threading.Thread(target=self._watch, daemon=True).start()
+            threading.Thread(target=self._poll, daemon=True).start()
         first = self.state.current if self.state.current and self.state.current not in self.state.done else None
         self.move_to(first or (self.state.first_unsolved(self.manifest.names()) if self.manifest else None))
         pending = None
@@ -239,6 +275,13 @@ class Loop:
                 elif kind == "error":
                     self.checking = False
                     self.console.print(f"[red]{value}[/red]")
+                elif kind == "recheck":  # asked for while a check ran: once it is over
+                    if self.checking:
+                        pending = value
+                    else:
+                        self.start_check(value)
+                elif kind == "notice":
+                    self.console.print(f"[yellow]{value}[/yellow]")
         finally:
             self.stop.set()
             self.checker.close()
@@ -247,7 +290,9 @@ class Loop:
         return 0
 
     def on_key(self, key: str) -> None:
-        if key == "h":
+        if key in ("c", "\n", "\r") and self.current:  # check now (the only way in --manual)
+            self.start_check(self.current)  # queued as a recheck if one is running
+        elif key == "h":
             self.hint()
         elif key == "n":
             self.move_to(self.next_unsolved(self.current))

@@ -157,3 +157,82 @@ def test_list_and_jump_then_run_all_katas_from_the_keyboard(kit):
     finally:
         child.close(force=True)
     assert not own_processes()
+
+
+def test_manual_mode_runs_the_check_when_c_is_pressed_not_on_save(kit, scratch):
+    child = spawn_dojo(kit, "--manual", tmpdir=scratch)
+    try:
+        child.expect("katas/good1.py: press c")
+        child.expect("doubles under fork returned \\[1, 2, 3\\]")  # the first check runs at once
+        (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
+        with pytest.raises(pexpect.TIMEOUT):
+            child.expect("good1 passes on fork", timeout=3)  # a save alone runs nothing here
+        child.send("c")
+        child.expect("good1 passes on fork")
+        child.expect("good1 is done")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not own_processes()
+
+
+# watchfiles that never reports a change, as on a file system whose events do not arrive
+NO_EVENTS = """
+import watchfiles
+
+
+def watch(*args, stop_event=None, **kwargs):
+    stop_event.wait()
+    return iter(())
+
+
+watchfiles.watch = watch
+"""
+
+
+def test_when_file_events_do_not_arrive_a_save_is_noticed_by_polling_and_said(kit, scratch, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_EVENTS, encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DOJO_LANG": "en", "NO_COLOR": "1", "TERM": "xterm", "TMPDIR": str(scratch),
+           "PYTHONPATH": os.pathsep.join([str(site), str(root)])}
+    child = pexpect.spawn(sys.executable, ["-m", "dojo"], cwd=str(kit), env=env, encoding="utf-8", timeout=60,
+                          dimensions=(50, 200))
+    try:
+        child.expect("Watching katas/good1.py")
+        child.expect("doubles under fork returned \\[1, 2, 3\\]")
+        (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
+        child.expect("no file event did")
+        child.expect("good1 passes on fork")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not own_processes()
+
+
+SLOW_GOOD1 = '''"""Doubles, slowly."""
+import time
+
+
+def doubles(ctx, numbers):
+    time.sleep(3)  # the check is surely still running when the key arrives
+    return list(numbers)
+'''
+
+
+def test_next_pressed_during_a_check_runs_the_next_kata_once_the_check_is_over(kit, scratch):
+    (kit / "katas" / "good1.py").write_text(SLOW_GOOD1, encoding="utf-8")
+    child = spawn_dojo(kit, tmpdir=scratch)
+    try:
+        child.expect("Watching katas/good1.py")
+        child.expect("running good1")
+        child.send("n")  # while good1's first check runs
+        child.expect("Watching katas/hang1.py")
+        child.expect("hang1 did not finish within 2 s")  # the next kata's check did run
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

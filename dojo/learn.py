@@ -89,10 +89,16 @@ class Checker:
         self.lang = lang or i18n.current_lang()
         self.warm = runner.WarmRunner() if warm else None
 
-    def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas", progress=None) -> Verdict:
+    def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas", progress=None,
+            cancel=None) -> Verdict:
+        """``cancel`` (a threading.Event; cold runs only): set it to stop the run and kill
+        its process tree."""
         env = {"DOJO_LANG": self.lang}
         wall = _wall(kata, len(methods))
-        if self.warm is not None:
+        if cancel is not None:
+            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
+                                     cancel=cancel)
+        elif self.warm is not None:
             result = self.warm.run(
                 self.root, kata.name, target, start_methods=methods, wall=wall, env=env, progress=progress
             )

@@ -121,6 +121,7 @@ def run_kata(
     args=(),
     prefix=(),
     results_pipe: bool = False,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run one kata's tests against ``target`` and return what the plugin recorded.
 
@@ -135,16 +136,16 @@ def run_kata(
     started = time.monotonic()
     try:
         command = [*prefix, *pytest_command(root, kata, target, path, start_methods, test_files, args)]
-        proc, overran, output = _supervise(command, root, env, wall)
+        proc, overran, output = _supervise(command, root, env, wall, cancel=cancel)
         run = results.read(path)
         # A timeout that ended the run (no SIGALRM: pytest-timeout's thread method ends the
         # process) leaves tests without a result: run them, appending to the same file.
         for _ in range(len(run.collected)):
             left = wall - (time.monotonic() - started)
-            if overran or left <= 1 or not results.needs_resume(run):
+            if overran or left <= 1 or not results.needs_resume(run) or (cancel and cancel.is_set()):
                 break
             done = [f"--deselect={c.nodeid}" for c in run.cells]
-            proc, overran, more = _supervise([*command, *done], root, env, left)
+            proc, overran, more = _supervise([*command, *done], root, env, left, cancel=cancel)
             output += more
             run = results.read(path)
         return RunResult(kata, target, proc.returncode, run, output, time.monotonic() - started, overran)
@@ -187,10 +188,11 @@ def _run_with_pipe(root, kata, target, start_methods, wall, env, test_files, arg
     return RunResult(kata, target, proc.returncode, run, output, time.monotonic() - started, overran)
 
 
-def _supervise(command, root, env, wall, pass_fds=(), on_start=None) -> tuple:
+def _supervise(command, root, env, wall, pass_fds=(), on_start=None, cancel=None) -> tuple:
     """Start ``command`` in a session and run folder of its own, wait up to ``wall``
-    seconds, stop its tree past that, kill what it left behind. Return the process,
-    whether it overran, and everything it printed."""
+    seconds, stop its tree past that (or as soon as ``cancel`` is set: a run nobody wants
+    any more), kill what it left behind. Return the process, whether it overran, and
+    everything it printed."""
     overran = False
     run_folder = RunFolder()
     with tempfile.TemporaryFile() as out, run_folder:
@@ -209,7 +211,15 @@ def _supervise(command, root, env, wall, pass_fds=(), on_start=None) -> tuple:
         if on_start:
             on_start()
         try:
-            proc.wait(timeout=wall)
+            if cancel is None:
+                proc.wait(timeout=wall)
+            else:
+                deadline = time.monotonic() + wall
+                while proc.poll() is None:
+                    if cancel.wait(0.05):
+                        stop_tree(proc)
+                    elif time.monotonic() >= deadline:
+                        raise subprocess.TimeoutExpired(command, wall)
         except subprocess.TimeoutExpired:
             overran = True
             stop_tree(proc)

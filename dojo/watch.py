@@ -34,6 +34,7 @@ class Loop:
         self.stop = threading.Event()
         self.manual = manual  # no watching: a key runs the check
         self.polling = False  # file events do not arrive here: the poller reports saves
+        self.run_all: threading.Event | None = None  # set to stop the background run of every kata
         self.last_event = 0.0
 
     # --- events ---------------------------------------------------------------------
@@ -187,6 +188,44 @@ class Loop:
             return
         self.start_check(name)
 
+    def start_run_all(self) -> None:
+        """Every kata not done yet, on every start method, in the background: as many at once
+        as there are usable CPUs, each a cold run of its own (the warm runner stays for the
+        learner's saves, which go first: no new kata starts while a check of theirs runs).
+        Each verdict arrives as an event; a second ``a`` stops it and kills the runs."""
+        todo = [k for k in (self.manifest.katas if self.manifest else []) if k.name not in self.state.done]
+        if not todo:
+            return
+        cancel = self.run_all = threading.Event()
+        jobs = max(1, min(len(todo), procs.usable_cpus()))
+        self.console.print(i18n.t("run_all_started", self.lang, n=len(todo), jobs=jobs))
+        checker = learn.Checker(self.root, warm=False, lang=self.lang)
+
+        def one(kata):
+            while self.checking and not cancel.is_set():  # the learner's save goes ahead
+                cancel.wait(0.05)
+            if cancel.is_set():
+                return None
+            return checker.run(kata, learn.available_methods(), cancel=cancel)
+
+        def work():
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            done = 0
+            try:
+                with ThreadPoolExecutor(jobs, thread_name_prefix="dojo-run-all") as pool:
+                    futures = [pool.submit(one, k) for k in todo]
+                    for future in as_completed(futures):
+                        verdict = future.result()
+                        if verdict is not None and not cancel.is_set():
+                            done += 1
+                            self.events.put(("run_all_one", (verdict, done, len(todo))))
+            except Exception as exc:  # a bug of ours must not end the learner's loop
+                self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+            self.events.put(("run_all_done", (cancel.is_set(), done, len(todo))))
+
+        threading.Thread(target=work, name="dojo-run-all", daemon=True).start()
+
     def next_unsolved(self, after: str | None) -> str | None:
         names = self.manifest.names() if self.manifest else []
         start = names.index(after) + 1 if after in names else 0
@@ -280,10 +319,25 @@ class Loop:
                         pending = value
                     else:
                         self.start_check(value)
+                elif kind == "run_all_one":
+                    verdict, done, total = value
+                    mark = "[green]✓[/green]" if verdict.passed else "[red]✗[/red]"
+                    self.console.print(f"{mark} {verdict.kata}  [dim]({done}/{total})[/dim]")
+                    if verdict.passed:
+                        self.state.mark_done(verdict.kata)
+                        self.state.save()
+                elif kind == "run_all_done":
+                    stopped, done, total = value
+                    self.run_all = None
+                    key = "run_all_stopped" if stopped else "run_all_finished"
+                    self.console.print(i18n.t(key, self.lang, done=done, total=total))
+                    self.show_board()
                 elif kind == "notice":
                     self.console.print(f"[yellow]{value}[/yellow]")
         finally:
             self.stop.set()
+            if self.run_all is not None:
+                self.run_all.set()
             self.checker.close()
             # A run still in flight (its own session) must not outlive the controller.
             procs.kill_descendants(grace=0.2)
@@ -299,15 +353,11 @@ class Loop:
         elif key == "l":
             self.pick_from_list()
         elif key == "a":
-            for k in self.manifest.katas if self.manifest else []:
-                if k.name not in self.state.done:
-                    verdict = self.checker.run(k, learn.available_methods())
-                    mark = "[green]✓[/green]" if verdict.passed else "[red]✗[/red]"
-                    self.console.print(f"{mark} {k.name}")
-                    if verdict.passed:
-                        self.state.mark_done(k.name)
-            self.state.save()
-            self.show_board()
+            if self.run_all is not None:  # a second a stops it
+                self.run_all.set()
+                self.console.print(f"[yellow]{i18n.t('run_all_stopping', self.lang)}[/yellow]")
+            else:
+                self.start_run_all()
         elif key == "r":
             self.reset_current()
         elif key == "s" and self.current:

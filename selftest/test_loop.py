@@ -149,8 +149,13 @@ def test_list_and_jump_then_run_all_katas_from_the_keyboard(kit):
         child.expect("The test run itself died")
         (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
         child.send("a")
-        child.expect("✓ good1", timeout=180)
-        child.expect("✗ hang1", timeout=180)
+        child.expect("Running the 10 katas not done yet")
+        child.send("h")  # the loop answers keys while every kata runs in the background
+        child.expect("Hint 1 of 2 for crash1")
+        seen = set()
+        while seen != {"good1", "hang1"}:  # in whatever order they finish: they run side by side
+            seen.add(["good1", "hang1"][child.expect(["✓ good1", "✗ hang1"], timeout=180)])
+        child.expect("Run of every kata finished: 10 of 10", timeout=180)
         child.expect("1/10 katas done", timeout=180)
         child.send("q")
         child.expect(pexpect.EOF)
@@ -236,3 +241,18 @@ def test_next_pressed_during_a_check_runs_the_next_kata_once_the_check_is_over(k
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_a_second_a_stops_the_run_of_every_kata_and_kills_its_runs(kit, scratch):
+    child = spawn_dojo(kit, tmpdir=scratch)
+    try:
+        child.expect("doubles under fork returned")
+        child.send("a")
+        child.expect("Running the 10 katas not done yet")
+        child.send("a")
+        child.expect("Run of every kata stopped after", timeout=30)
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not own_processes()

@@ -31,6 +31,7 @@ class Verdict:
     cells: list = field(default_factory=list)
     failure: results.Cell | None = None
     problem: str = ""  # the run itself went wrong: crashed, no results, overran
+    output: str = ""  # everything the run printed: the learner's prints, tracebacks, children's stderr
 
     @property
     def stage(self) -> str:
@@ -59,7 +60,7 @@ def first_failure(cells: list) -> results.Cell | None:
 
 def judge_run(kata: manifest.Kata, result: runner.RunResult, methods: list[str], lang=None) -> Verdict:
     cells = result.run.cells
-    verdict = Verdict(kata.name, False, methods, cells)
+    verdict = Verdict(kata.name, False, methods, cells, output=result.output)
     if result.overran:
         verdict.problem = i18n.t("run_overran", lang, seconds=f"{result.seconds:.0f}")
     crashed = [c for c in cells if c.outcome == "crashed"]

@@ -17,6 +17,7 @@ from dojo import i18n, learn, manifest, procs, state as state_mod, system
 
 POLL_STEP = 0.5  # seconds between looks at the current kata's modification time
 POLL_GRACE = 1.5  # a save with no file event this long after it: events do not arrive here
+OUTPUT_LINES = 400  # o shows the end of the last check's output, at most this many lines
 
 
 class Loop:
@@ -35,6 +36,7 @@ class Loop:
         self.manual = manual  # no watching: a key runs the check
         self.polling = False  # file events do not arrive here: the poller reports saves
         self.run_all: threading.Event | None = None  # set to stop the background run of every kata
+        self.last: learn.Verdict | None = None  # the last check's verdict, for o (its output)
         self.last_event = 0.0
 
     # --- events ---------------------------------------------------------------------
@@ -142,6 +144,7 @@ class Loop:
 
     def show_verdict(self, verdict: learn.Verdict) -> None:
         self.checking = False
+        self.last = verdict
         if verdict.passed and verdict.stage == "matrix":
             self.console.print(learn.matrix(verdict, self.lang))
             self.console.print(
@@ -187,6 +190,19 @@ class Loop:
             self.console.print(f"[red]{i18n.t('file_missing_watch', self.lang, path=f'katas/{name}.py')}[/red]")
             return
         self.start_check(name)
+
+    def show_output(self) -> None:
+        """The last check's full output (its last OUTPUT_LINES lines): the learner's prints,
+        pytest's report with tracebacks, what the children wrote to stderr."""
+        if self.last is None:
+            self.console.print(i18n.t("no_output_yet", self.lang))
+            return
+        lines = self.last.output.rstrip("\n").splitlines()
+        self.console.rule(i18n.t("output_title", self.lang, kata=self.last.kata, lines=len(lines)))
+        if len(lines) > OUTPUT_LINES:
+            self.console.print(f"[dim]{i18n.t('output_cut', self.lang, n=len(lines) - OUTPUT_LINES)}[/dim]")
+        self.console.print("\n".join(lines[-OUTPUT_LINES:]), markup=False, highlight=False)
+        self.console.rule()
 
     def start_run_all(self) -> None:
         """Every kata not done yet, on every start method, in the background: as many at once
@@ -346,6 +362,8 @@ class Loop:
     def on_key(self, key: str) -> None:
         if key in ("c", "\n", "\r") and self.current:  # check now (the only way in --manual)
             self.start_check(self.current)  # queued as a recheck if one is running
+        elif key == "o":
+            self.show_output()
         elif key == "h":
             self.hint()
         elif key == "n":

@@ -256,3 +256,26 @@ def test_a_second_a_stops_the_run_of_every_kata_and_kills_its_runs(kit, scratch)
     finally:
         child.close(force=True)
     assert not own_processes()
+
+
+PRINTING_GOOD1 = '''"""Doubles, with a debugging print."""
+
+
+def doubles(ctx, numbers):
+    print("learner debug: numbers are", numbers)
+    return list(numbers)
+'''
+
+
+def test_o_shows_the_last_checks_full_output_with_the_learners_prints(kit, scratch):
+    (kit / "katas" / "good1.py").write_text(PRINTING_GOOD1, encoding="utf-8")
+    child = spawn_dojo(kit, tmpdir=scratch)
+    try:
+        child.expect("doubles under fork returned")
+        child.send("o")
+        child.expect("output of the last check of good1")
+        child.expect("learner debug: numbers are")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

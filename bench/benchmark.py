@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dojo import system  # noqa: E402
+from dojo.watch import DEBOUNCE_MS, STEP_MS  # noqa: E402
 
 
 def timed(cmd, env=None) -> float:
@@ -72,7 +73,7 @@ def watch_latency(runs: int) -> float:
             stop = threading.Event()
 
             def watcher():
-                for _ in watch(folder, debounce=150, step=20, stop_event=stop, raise_interrupt=False):
+                for _ in watch(folder, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, raise_interrupt=False):
                     seen.set()
                     return
 

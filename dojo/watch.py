@@ -17,6 +17,10 @@ from dojo import i18n, learn, manifest, procs, state as state_mod, system
 
 POLL_STEP = 0.5  # seconds between looks at the current kata's modification time
 POLL_GRACE = 1.5  # a save with no file event this long after it: events do not arrive here
+# An editor's save is one rename or a truncate and a write: 10 ms without a new change
+# ends the group, and no group is held longer than 40 ms (a save's verdict is due in 0.2 s).
+DEBOUNCE_MS = 40
+STEP_MS = 10
 OUTPUT_LINES = 400  # o shows the end of the last check's output, at most this many lines
 
 
@@ -55,7 +59,8 @@ class Loop:
         except ImportError:
             self._start_polling("watchfiles is not installed")
             return
-        for changes in watch(self.root, debounce=150, step=20, stop_event=self.stop, recursive=True, raise_interrupt=False):
+        for changes in watch(self.root, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self.stop, recursive=True,
+                             raise_interrupt=False):
             self.last_event = time.monotonic()
             if self.polling:
                 continue  # the poller has taken over; late events would double each check

@@ -119,16 +119,25 @@ def clean(root: Path) -> int:
             found += 1
         except psutil.Error:
             continue
-    # Only what this kit's own runs made: their trackers wrote each object to the kit's
-    # ledger. Another program's segment, even one nobody maps, is never touched.
+    for name in remove_kit_leftovers(root):
+        print(i18n.t("clean_removed", lang, name=name))
+        found += 1
+    if not found:
+        print(i18n.t("clean_nothing", lang))
+    return 0
+
+
+def remove_kit_leftovers(root: Path) -> list[str]:
+    """Remove the /dev/shm objects this kit's runs made and nobody removed or maps (a run
+    killed mid-way: its resource tracker died with it). Only what this kit's own runs made:
+    their trackers wrote each object to the kit's ledger. Another program's segment, even
+    one nobody maps, is never touched. Returns the names removed."""
+    removed = []
     ledger = tracker.kit_ledger(root)
     if ledger:
         names = tracker.tree_leftovers(ledger)
         for name in sorted(names - procs.shm_in_use(names)):
             if procs.remove_shm(name):
-                print(i18n.t("clean_removed", lang, name=name))
-                found += 1
+                removed.append(name)
         tracker.compact(ledger)
-    if not found:
-        print(i18n.t("clean_nothing", lang))
-    return 0
+    return removed

@@ -41,6 +41,7 @@ class Loop:
         self.polling = False  # file events do not arrive here: the poller reports saves
         self.run_all: threading.Event | None = None  # set to stop the background run of every kata
         self.last: learn.Verdict | None = None  # the last check's verdict, for o (its output)
+        self.status = None  # rich's live "still running" line while a long check runs
         self.last_event = 0.0
 
     # --- events ---------------------------------------------------------------------
@@ -196,6 +197,11 @@ class Loop:
             return
         self.start_check(name)
 
+    def _end_status(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
     def show_output(self) -> None:
         """The last check's full output (its last OUTPUT_LINES lines): the learner's prints,
         pytest's report with tracebacks, what the children wrote to stderr."""
@@ -322,17 +328,22 @@ class Loop:
                     kata_name, method = value
                     self.console.print(f"[green]{i18n.t('passed_quick', self.lang, kata=kata_name, method=method)}[/green]")
                 elif kind == "progress":
-                    if self.checking:
+                    if self.checking:  # one line, updated in place: not a new line a second
                         reported, seconds = value
-                        self.console.print(
-                            f"[dim]{i18n.t('still_running', self.lang, reported=reported, seconds=f'{seconds:.0f}')}[/dim]"
-                        )
+                        text = i18n.t("still_running", self.lang, reported=reported, seconds=f"{seconds:.0f}").strip()
+                        if self.status is None:
+                            self.status = self.console.status(text)
+                            self.status.start()
+                        else:
+                            self.status.update(text)
                 elif kind == "verdict":
+                    self._end_status()
                     self.show_verdict(value)
                     if pending:
                         pending, name = None, pending
                         self.start_check(name)
                 elif kind == "error":
+                    self._end_status()
                     self.checking = False
                     self.console.print(f"[red]{value}[/red]")
                 elif kind == "recheck":  # asked for while a check ran: once it is over
@@ -356,12 +367,17 @@ class Loop:
                 elif kind == "notice":
                     self.console.print(f"[yellow]{value}[/yellow]")
         finally:
+            self._end_status()
             self.stop.set()
             if self.run_all is not None:
                 self.run_all.set()
             self.checker.close()
-            # A run still in flight (its own session) must not outlive the controller.
+            # A run still in flight (its own session) must not outlive the controller, nor
+            # what its resource tracker, killed with it, had still to unlink.
             procs.kill_descendants(grace=0.2)
+            from dojo.doctor import remove_kit_leftovers
+
+            remove_kit_leftovers(self.root)
         return 0
 
     def on_key(self, key: str) -> None:

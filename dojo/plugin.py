@@ -103,13 +103,14 @@ class DojoState:
         self.limits = json.loads(limits) if limits else None
         self.slot = int(os.environ.get("DOJO_SLOT", "0"))
         self.canaries = list(config.getoption("dojo_canary") or [])
-        # (kata, start method) -> the test that hung there. In grading, and in dojo verify
-        # (DOJO_STOP_CELL_AFTER_HANG), that cell's verdict is settled whatever else happens,
-        # so its other tests are not run: a kata that never returns costs one timeout per
-        # start method, not one per test. A learner practising still sees every test.
+        # (kata, start method) -> the test that hung there. That cell's verdict is settled
+        # whatever else happens, so its other tests are not run: a kata that never returns
+        # costs one timeout per start method, not one per test (60 s for processes1's six
+        # tests on one method, before). DOJO_STOP_CELL_AFTER_HANG=0 runs every test anyway;
+        # grading always stops.
         self.hung: dict[tuple, str] = {}
         self.import_hung: dict[str, str] = {}  # kata -> the test whose host never finished importing it
-        self.stop_cell_after_hang = self.isolate or bool(os.environ.get("DOJO_STOP_CELL_AFTER_HANG"))
+        self.stop_cell_after_hang = self.isolate or os.environ.get("DOJO_STOP_CELL_AFTER_HANG", "1") != "0"
         path = config.getoption("dojo_results") or os.environ.get("DOJO_RESULTS")
         fd = config.getoption("dojo_results_fd")
         self.writer = results.Writer(fd=fd) if fd is not None else results.Writer(path) if path else None

@@ -97,3 +97,4 @@ def test_thirty_unjoined_children_are_one_line_with_their_count_and_what_they_ar
     assert "30 processes still running: a child forked from the test process" in out, out[-3000:]
     assert "and 22 more" in out, "the pids shown must say how many more there are"
     assert out.count("pytest -p") <= 1, "fork children must not be shown as the test's own command line"
+

@@ -44,6 +44,13 @@ LANG_HELP = "language of teaching messages: en or ko. Env: DOJO_LANG, else the l
 
 STATE = pytest.StashKey["DojoState"]()
 OUTCOME = pytest.StashKey[dict]()
+STACKS = pytest.StashKey[object]()  # the file the run's own stack dump goes to (no SIGUSR1)
+
+
+def runner_stacks() -> str:
+    from dojo.runner import STACKS_FILE
+
+    return STACKS_FILE
 LEAKS = pytest.StashKey[list]()
 HANG = pytest.StashKey[dict]()
 TAUGHT = pytest.StashKey[list]()  # (key, text) of every teach() call the test made
@@ -237,6 +244,14 @@ def pytest_configure(config):
         # (faulthandler.dump_traceback_later would start a watchdog thread, and every
         # later fork would then be a fork of a multi-threaded process.)
         faulthandler.register(system.STACK_SIGNAL, all_threads=True, chain=False)
+    elif not system.FORK and _float_env("DOJO_WALL", 0.0) > 0 and os.environ.get("DOJO_TMPDIR"):
+        # No signal to ask for stacks with (Windows), and no fork to spoil with a thread:
+        # the run dumps them itself shortly before the controller's wall limit, into its
+        # run folder (pytest captures stderr), where the controller reads them.
+        wall = _float_env("DOJO_WALL", 0.0)
+        stacks = open(os.path.join(os.environ["DOJO_TMPDIR"], runner_stacks()), "w")  # noqa: SIM115 - the session's
+        config.stash[STACKS] = stacks
+        faulthandler.dump_traceback_later(max(wall - 1.0, wall * 0.8), exit=False, file=stacks)
     if state.writer:
         state.writer.write(
             "session",

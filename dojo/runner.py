@@ -62,6 +62,7 @@ def pytest_command(
     return cmd + list(args)
 
 
+STACKS_FILE = "stacks.txt"  # in the run folder: the stacks a run dumped itself before its wall
 SOCKET_IN_TMPDIR = "/pymp-xxxxxxxx/listener-xxxxxxxx"  # multiprocessing's socket paths below TMPDIR
 
 
@@ -203,7 +204,7 @@ def _supervise(command, root, env, wall, pass_fds=(), on_start=None, cancel=None
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=child_env({**(env or {}), **run_folder.env()}),
+                env=child_env({**(env or {}), **run_folder.env(), "DOJO_WALL": f"{wall:g}"}),
                 **system.new_session(),
                 pass_fds=pass_fds,
             )
@@ -230,6 +231,14 @@ def _supervise(command, root, env, wall, pass_fds=(), on_start=None, cancel=None
         reap_adopted()
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
+        if overran:  # stacks the run dumped itself before its wall (where there is no SIGUSR1)
+            try:
+                with open(os.path.join(run_folder.path, STACKS_FILE), encoding="utf-8", errors="replace") as fh:
+                    dumped = fh.read()
+            except OSError:
+                dumped = ""
+            if dumped.strip():
+                output += "\n" + dumped
     return proc, overran, output
 
 

@@ -12,9 +12,11 @@ that lacks it. What each is, where it exists, and what dojo does without it:
                   method ends the run after killing the test's processes; the runner
                   starts a new run after the test that hung.
     STACK_SIGNAL  SIGUSR1: ask a running process for its stacks (faulthandler).
-                  Linux, macOS. Without: a run stopped at its wall limit is killed with
-                  no stacks; a test's own timeout still names the line (it reads the
-                  stack in its own process, or pytest-timeout's thread method dumps it).
+                  Linux, macOS. Without: a run dumps its stacks itself
+                  (faulthandler.dump_traceback_later) shortly before the controller's
+                  wall limit, where there is no fork to spoil with the watchdog thread
+                  (Windows); elsewhere it is killed with no stacks. A test's own
+                  timeout still names the line either way.
     PROC          /proc: memory maps, sockets and cgroups of processes. Linux. Without:
                   process trees come from psutil alone; which /dev/shm objects are still
                   mapped, and which process holds a socket, is not known.
@@ -172,8 +174,8 @@ def missing() -> list[tuple[str, str]]:
         gaps.append(("SIGALRM", "a test that hangs has its processes killed and ends its pytest run; dojo starts "
                                 "a new run with the tests after it"))
     if STACK_SIGNAL is None:
-        gaps.append(("SIGUSR1", "a run stopped at its wall limit shows no stacks (a test's own timeout still names "
-                                "the line it hung on)"))
+        gaps.append(("SIGUSR1", "a run stopped at its wall limit shows the stacks it dumped itself a second "
+                                "before" if not FORK else "a run stopped at its wall limit shows no stacks"))
     if not PROC:
         gaps.append(("/proc", "which shared-memory objects are still mapped, and which process holds a socket, "
                               "is not known"))

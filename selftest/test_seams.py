@@ -200,3 +200,29 @@ def test_dojo_verify_agrees_with_the_manifest_on_a_windows_like_system(tmp_path)
     assert done.returncode == 0 and "3 katas agree" in done.stdout, (
         f"dojo verify must agree with katas.toml on a Windows-like system:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
     )
+
+
+RUN_PAST_WALL = """
+import sys
+from pathlib import Path
+from dojo import runner
+result = runner.run_kata(Path(sys.argv[1]), "hang1", "katas", start_methods=["spawn"], wall=4,
+                         env={"DOJO_TIMEOUT_SCALE": "10"})
+print("OVERRAN" if result.overran else "FINISHED")
+print(result.output)
+"""
+
+
+def test_on_a_windows_like_system_a_run_stopped_at_its_wall_dumped_its_stacks_first(tmp_path):
+    """No SIGUSR1 to ask for them: the run dumps its own stacks (faulthandler's timer) a
+    second before the controller's wall, so the output of a run that overran shows where
+    it was. (The test's own timeout is stretched past the wall, so the wall ends it.)"""
+    kit = copy_kit(tmp_path / "kit")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(WINDOWS_LIKE, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    done = subprocess.run([sys.executable, "-c", RUN_PAST_WALL, str(kit)], cwd=kit, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.startswith("OVERRAN"), done.stdout[-2000:] + done.stderr[-2000:]
+    assert "most recent call first" in done.stdout and "hang1.py" in done.stdout, done.stdout[-3000:]

@@ -808,7 +808,10 @@ def pytest_timeout_set_timer(item, settings):
     return True
 
 
-FLOOD_BYTES = 1 << 20  # a test that printed more than this while it hung was printing, not waiting
+# A test that printed this much before its timeout is named a print flood, whatever frame
+# the timeout found it in (on a busy machine 2 s of printing is still tens of thousands).
+FLOOD_BYTES = 1 << 20
+FLOOD_LINES = 10_000
 SECTION_CAP = 64 * 1024  # characters of a test's captured output shown: its start and its end
 
 
@@ -817,7 +820,7 @@ def _how_it_hung(stack, state, config) -> tuple[str, int, int]:
     what was seen: the innermost frame in the learner's own code means it was running that
     code (a loop), anywhere else it was waiting in a call; much output means printing."""
     printed, lines = _captured(config)
-    if printed > FLOOD_BYTES:
+    if printed > FLOOD_BYTES or lines > FLOOD_LINES:
         return "flood", printed, lines
     if stack and hosting.confined(stack[-1].filename, state.root):
         return "running", printed, lines

@@ -70,6 +70,13 @@ def _run(request: dict) -> None:
         except BaseException:
             code = 71
         finally:
+            # os._exit skips Python's own flush: what pytest left in sys.stdout's buffer
+            # (the end of its report) would never reach the run's output file.
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001 - a closed or broken stream must not keep the child alive
+                    pass
             os._exit(code)
     _emit({"event": "started", "id": request.get("id"), "pid": pid})
     _, status = os.waitpid(pid, 0)

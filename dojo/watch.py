@@ -24,6 +24,13 @@ STEP_MS = 10
 OUTPUT_LINES = 400  # o shows the end of the last check's output, at most this many lines
 
 
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 class Loop:
     def __init__(self, root: Path, console, lang: str | None = None, manual: bool = False):
         self.root = root
@@ -43,6 +50,7 @@ class Loop:
         self.last: learn.Verdict | None = None  # the last check's verdict, for o (its output)
         self.status = None  # rich's live "still running" line while a long check runs
         self.last_event = 0.0
+        self.mtimes: dict[Path, int] = {}  # the poller's last look at each kata's file
 
     # --- events ---------------------------------------------------------------------
     def _keys(self) -> None:
@@ -74,15 +82,14 @@ class Loop:
         """Watch the current kata's modification time too. File events do not arrive on some
         file systems (network drives, WSL's /mnt, some containers): a save the poller sees
         and no event follows within POLL_GRACE means that, so the poller takes over."""
-        seen: dict[Path, int] = {}
+        seen = self.mtimes  # move_to looks first, so a save made before our first look counts
         changed_at: dict[Path, float] = {}
         while not self.stop.wait(POLL_STEP):
             if not self.current or self.manual:
                 continue
-            path = (self.root / "katas" / f"{self.current}.py").resolve()
-            try:
-                mtime = path.stat().st_mtime_ns
-            except OSError:
+            path = self._kata_path(self.current)
+            mtime = _mtime(path)
+            if mtime is None:
                 continue
             if path in seen and mtime != seen[path]:
                 changed_at[path] = time.monotonic()
@@ -95,6 +102,9 @@ class Loop:
                 if self.last_event < at:
                     self._start_polling(i18n.t("no_file_events", self.lang))
                     self.events.put(("changed", {path}))
+
+    def _kata_path(self, name: str) -> Path:
+        return (self.root / "katas" / f"{name}.py").resolve()
 
     def _start_polling(self, why: str) -> None:
         if not self.polling:
@@ -186,6 +196,8 @@ class Loop:
         self.current = name
         self.done_current = False
         self.state.current = name
+        if name is not None and (mtime := _mtime(self._kata_path(name))) is not None:
+            self.mtimes[self._kata_path(name)] = mtime
         self.state.save()
         if name is None:
             self.console.print(f"[green]{i18n.t('all_done', self.lang)}[/green]")

@@ -106,8 +106,11 @@ SEAMS = {
     "SIGALRM": NO_SIGALRM,
     "SIGUSR1": "import signal\nif hasattr(signal, 'SIGUSR1'):\n    delattr(signal, 'SIGUSR1')\n",
     "/proc": "import dojo.system\ndojo.system.PROC = False\n",
+    # Where there is no sched_getaffinity, os.process_cpu_count (3.13) is os.cpu_count; the
+    # stdlib's own version looks sched_getaffinity up when called, so it goes too.
     "CPU affinity": "import os\nfor name in ('sched_getaffinity', 'sched_setaffinity'):\n"
-                    "    if hasattr(os, name):\n        delattr(os, name)\n",
+                    "    if hasattr(os, name):\n        delattr(os, name)\n"
+                    "if hasattr(os, 'process_cpu_count'):\n    os.process_cpu_count = os.cpu_count\n",
     "/dev/shm": "import dojo.system\ndojo.system.SHM_DIR = None\n",
     "subreaper": "import dojo.system\ndojo.system.SUBREAPER = False\n",
 }

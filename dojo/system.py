@@ -124,13 +124,24 @@ def new_session() -> dict:
     return {}
 
 
+# Keys that are not characters, by name: what Keys.read gives for them.
+_ESCAPES = {"[A": "up", "[B": "down", "[C": "right", "[D": "left", "OA": "up", "OB": "down", "OC": "right",
+            "OD": "left", "[5~": "pageup", "[6~": "pagedown", "[H": "home", "[F": "end"}
+_WINDOWS_KEYS = {"H": "up", "P": "down", "M": "right", "K": "left", "I": "pageup", "Q": "pagedown", "G": "home",
+                 "O": "end"}
+_NAMED = {"\r": "enter", "\n": "enter", "\x1b": "esc", "\x7f": "backspace", "\x08": "backspace"}
+
+
 class Keys:
-    """Single key presses from the terminal, without Enter: ``with Keys() as keys:``, then
-    ``keys.read(timeout)`` gives one character or None. POSIX: the terminal in cbreak mode
-    (restored on exit); Windows: msvcrt."""
+    """Key presses from the terminal, without Enter: ``with Keys() as keys:``, then
+    ``keys.read(timeout)`` gives one character, a key's name ("up", "down", "left",
+    "right", "pageup", "pagedown", "home", "end", "enter", "esc", "backspace") or None.
+    POSIX: the terminal in cbreak mode (restored on exit), arrows read as the escape
+    sequences terminals send; Windows: msvcrt, arrows as its two-character codes."""
 
     def __enter__(self) -> "Keys":
         self._old = None
+        self._pending = ""
         if not WINDOWS:
             import termios
             import tty
@@ -141,22 +152,50 @@ class Keys:
         return self
 
     def read(self, timeout: float = 0.2) -> str | None:
+        ch = self._raw(timeout)
+        if ch is None:
+            return None
+        if WINDOWS and ch in ("\x00", "\xe0"):  # a function or arrow key: its code follows
+            return _WINDOWS_KEYS.get(self._raw(0.05) or "", None)
+        if ch == "\x1b":
+            seq = self._raw(0.03) or ""
+            if seq not in ("[", "O"):  # Esc alone, or Esc and then a key typed quickly
+                self._pending = seq
+                return "esc"
+            # A CSI sequence ends at its final byte (@ to ~); an SS3 one after one character.
+            while (more := self._raw(0.03)) is not None:
+                seq += more
+                if seq[0] == "O" or "@" <= more <= "~":
+                    break
+            return _ESCAPES.get(seq)  # None: a key we do not use (F-keys, with modifiers)
+        return _NAMED.get(ch, ch)
+
+    def _raw(self, timeout: float) -> str | None:
+        if self._pending:
+            ch, self._pending = self._pending[0], self._pending[1:]
+            return ch
         if WINDOWS:
             import msvcrt
             import time
 
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
+            while True:
                 if msvcrt.kbhit():
                     return msvcrt.getwch()
+                if time.monotonic() >= deadline:
+                    return None
                 time.sleep(0.02)
-            return None
         import select
 
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if not ready:
             return None
-        return os.read(self._fd, 1).decode(errors="ignore") or None
+        data = os.read(self._fd, 1)
+        if data and data[0] >= 0xC0:  # the first byte of a UTF-8 character (한, é): the rest follow
+            need = 1 if data[0] < 0xE0 else 2 if data[0] < 0xF0 else 3
+            while need and (more := os.read(self._fd, need)):
+                data, need = data + more, need - len(more)
+        return data.decode(errors="ignore") or None
 
     def __exit__(self, *exc) -> None:
         if self._old is not None:

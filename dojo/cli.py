@@ -1,6 +1,7 @@
 """The ``dojo`` command.
 
-    dojo                         the board, then watch mode on the first unsolved kata
+    dojo                         one screen on the first unsolved kata: progress, its verdict,
+                                 hints and keys, redrawn on every save
                                  (without a terminal: check in order, print the first
                                  failure, exit non-zero until every kata is done)
     dojo list [--names]          katas in order, with their status

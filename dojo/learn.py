@@ -92,31 +92,30 @@ class Checker:
 
     def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas", progress=None,
             cancel=None) -> Verdict:
-        """``cancel`` (a threading.Event; cold runs only): set it to stop the run and kill
-        its process tree."""
+        """``cancel`` (a threading.Event): set it to stop the run and kill its process tree."""
         env = {"DOJO_LANG": self.lang}
         wall = _wall(kata, len(methods))
-        if cancel is not None:
-            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
-                                     cancel=cancel)
-        elif self.warm is not None:
+        if self.warm is not None:
             result = self.warm.run(
-                self.root, kata.name, target, start_methods=methods, wall=wall, env=env, progress=progress
+                self.root, kata.name, target, start_methods=methods, wall=wall, env=env, progress=progress,
+                cancel=cancel,
             )
         else:
-            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env)
+            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
+                                     cancel=cancel)
         return judge_run(kata, result, methods, self.lang)
 
-    def check(self, kata: manifest.Kata, on_stage=None, progress=None) -> Verdict:
+    def check(self, kata: manifest.Kata, on_stage=None, progress=None, cancel=None) -> Verdict:
+        """The quick check on one start method, then, when it passes, every start method."""
         quick = quick_method(kata) if kata.processes else None
         if quick is None:
-            return self.run(kata, available_methods(), progress=progress)
-        verdict = self.run(kata, [quick], progress=progress)
-        if not verdict.passed:
+            return self.run(kata, available_methods(), progress=progress, cancel=cancel)
+        verdict = self.run(kata, [quick], progress=progress, cancel=cancel)
+        if not verdict.passed or (cancel is not None and cancel.is_set()):
             return verdict
         if on_stage:
             on_stage(quick)
-        return self.run(kata, available_methods(), progress=progress)
+        return self.run(kata, available_methods(), progress=progress, cancel=cancel)
 
     def close(self) -> None:
         if self.warm is not None:
@@ -151,6 +150,60 @@ def board(m: manifest.Manifest, state, current: str | None, lang=None):
         style = "bold" if k.name == current else None
         table.add_row(k.name, k.track, i18n.pick(k.title, lang), str(k.points), status, style=style)
     return table
+
+
+def header(m: manifest.Manifest, state, current: str | None, lang=None):
+    """The top of the loop's screen: how far the learner has come (a bar, katas and points)
+    and the kata they are on."""
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    done = [k for k in m.katas if k.name in state.done]
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(3):
+        grid.add_column(no_wrap=True)
+    grid.add_row(
+        f"[bold]{i18n.t('board_title', lang, done=len(done), total=len(m.katas))}[/bold]",
+        ProgressBar(total=max(len(m.katas), 1), completed=len(done), complete_style="green", width=30),
+        i18n.t("points_summary", lang, points=sum(k.points for k in done), max_points=sum(k.points for k in m.katas)),
+    )
+    if current not in m.names():
+        return grid
+    kata = m.get(current)
+    where = i18n.t("screen_current", lang, kata=kata.name, title=i18n.pick(kata.title, lang), track=kata.track,
+                   n=m.names().index(kata.name) + 1, total=len(m.katas))
+    return Group(grid, f"[bold yellow]{where}[/bold yellow]")
+
+
+def matching(m: manifest.Manifest, query: str) -> list:
+    """The katas whose name, track or title (in any language) holds ``query``."""
+    q = query.strip().casefold()
+    return [k for k in m.katas if q in " ".join([k.name, k.track, *k.title.values()]).casefold()]
+
+
+def kata_list(m: manifest.Manifest, state, current: str | None, cursor: int, query: str, lang=None):
+    """``l``: the katas to move through with the arrow keys, cut down to those matching
+    what was typed; the row under the cursor is highlighted."""
+    from rich.console import Group
+    from rich.table import Table
+
+    shown = matching(m, query)
+    table = Table(box=None, show_header=True, padding=(0, 1))
+    for key in ("", "col_kata", "col_track", "col_title", "col_points", "col_status"):
+        table.add_column(i18n.t(key, lang) if key else "")
+    for i, k in enumerate(shown):
+        if k.name in state.done:
+            status = f"[green]✓ {i18n.t('status_done', lang)}[/green]"
+        elif k.name == current:
+            status = f"[yellow]▶ {i18n.t('status_current', lang)}[/yellow]"
+        else:
+            status = f"[dim]{i18n.t('status_todo', lang)}[/dim]"
+        table.add_row("›" if i == cursor else " ", k.name, k.track, i18n.pick(k.title, lang), str(k.points), status,
+                      style="reverse" if i == cursor else None)
+    search = i18n.t("list_search", lang, query=query) if query else i18n.t("list_search_empty", lang)
+    parts = [table] if shown else [f"[yellow]{i18n.t('list_none', lang, query=query)}[/yellow]"]
+    return Group(*parts, "", f"[cyan]{search}[/cyan]")
 
 
 def failure_panel(verdict: Verdict, lang=None):

@@ -364,13 +364,15 @@ class WarmRunner:
             return None
 
     def run(
-        self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None, progress=None
+        self, root: Path, kata: str, target: str, *, start_methods=None, wall: float = 120.0, env=None, progress=None,
+        cancel=None,
     ) -> RunResult:
-        """``progress(cells_so_far, seconds)`` is called about once a second while it runs."""
+        """``progress(cells_so_far, seconds)`` is called about once a second while it runs;
+        setting ``cancel`` (a threading.Event) kills the run's process group at once."""
         if self.closed:
             return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
         if not self.start():
-            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
+            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env, cancel=cancel)
         # The run's results and output live in its folder: when the controller quits
         # mid-run, this thread may never reach its finally, and stop() removes the folder.
         self._ids += 1
@@ -395,14 +397,25 @@ class WarmRunner:
             child = event["pid"]
             deadline = started + wall
             finished = None
+            step = 0.1 if cancel is not None else 1.0
+            reported = started
             while finished is None and time.monotonic() < deadline:
-                finished = self._read(timeout=min(1.0, max(deadline - time.monotonic(), 0)))
+                finished = self._read(timeout=min(step, max(deadline - time.monotonic(), 0)))
                 if finished is None:
                     if self.proc.poll() is not None:
                         raise OSError("warm runner died")
-                    if progress:
-                        progress(results.read(path).cells, time.monotonic() - started)
-            if finished is None:
+                    if cancel is not None and cancel.is_set():
+                        break  # nobody wants this run any more
+                    if progress and time.monotonic() - reported >= 1.0:
+                        reported = time.monotonic()
+                        progress(results.read(path).cells, reported - started)
+            if finished is None and cancel is not None and cancel.is_set():
+                try:
+                    os.killpg(child, signal.SIGKILL)
+                except OSError:
+                    pass
+                finished = self._read(timeout=10)
+            elif finished is None:
                 overran = True
                 try:
                     os.kill(child, system.STACK_SIGNAL or signal.SIGTERM)  # stacks first
@@ -423,7 +436,9 @@ class WarmRunner:
             if self.closed:  # stopped while this run was in flight: the controller is leaving
                 return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
             self._stop_process()
-            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env)
+            if cancel is not None and cancel.is_set():
+                return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
+            return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env, cancel=cancel)
         finally:
             folder.__exit__(None, None, None)
             self._in_flight.discard(folder_path)

@@ -64,7 +64,10 @@ def _run(request: dict) -> None:
                 os.dup2(out, 2)
             import pytest
 
-            code = int(pytest.main(request["args"]))
+            # This process imported the plugins before the fork, to be warm: pytest cannot
+            # rewrite their asserts and says so in every run, which is noise to a learner.
+            args = ["-W", "ignore::pytest.PytestAssertRewriteWarning", *request["args"]]
+            code = int(pytest.main(args))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:

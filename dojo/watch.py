@@ -1,9 +1,12 @@
-"""``dojo`` in a terminal: the board, then watch mode on the first unsolved kata.
+"""``dojo`` in a terminal: one screen, redrawn whole on every change (like rustlings).
 
     keys thread ──┐                       ┌── check in a worker thread (warm runner)
     watch thread ─┼─> events queue ─> loop┤
-    check thread ─┘                       └── draw with rich
-A save is debounced by watchfiles; a save during a check queues one more check.
+    check thread ─┘                       └── redraw: header, page, keys (rich)
+The header holds the progress bar and the current kata; the page, the last verdict with
+any hints asked for (or, by mode: the kata list, the last output, the solution). A save is
+debounced by watchfiles; a save or a move during a check cancels it (its tree is killed)
+and the new check runs as soon as it is gone.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import queue
 import threading
 import time
 from pathlib import Path
+
+from rich.text import Text
 
 from dojo import i18n, learn, manifest, procs, state as state_mod, system
 
@@ -48,19 +53,32 @@ class Loop:
         self.polling = False  # file events do not arrive here: the poller reports saves
         self.run_all: threading.Event | None = None  # set to stop the background run of every kata
         self.last: learn.Verdict | None = None  # the last check's verdict, for o (its output)
-        self.status = None  # rich's live "still running" line while a long check runs
+        self.status = None  # rich's live "running" line while a check runs
+        self.status_text = ""
         self.last_event = 0.0
         self.mtimes: dict[Path, int] = {}  # the poller's last look at each kata's file
+        # What the screen shows (redraw() draws it whole once an event is handled).
+        self.mode = "kata"  # kata | list | output | solution
+        self.page: list = []  # the current kata's last verdict, or what stands for it
+        self.hints: list = []  # the hints asked for on the current kata
+        self.notices: list = []  # the last few things said in passing (a reset, a fallback)
+        self.run_all_lines: list = []  # the background run of every kata: its title and marks
+        self.view: list = []  # what the output or solution mode shows
+        self.cursor = 0  # the list's highlighted row
+        self.query = ""  # what was typed in the list
+        self.dirty = True
+        # The check in flight: its number and its cancel event; the kata to check next.
+        self.check_id = 0
+        self.cancel: threading.Event | None = None
+        self.pending: str | None = None
 
     # --- events ---------------------------------------------------------------------
     def _keys(self) -> None:
         with system.Keys() as keys:  # the platform layer: termios, or msvcrt on Windows
             while not self.stop.is_set():
-                ch = keys.read(0.2)
-                if ch:
-                    self.events.put(("key", ch.lower()))
-                    if ch.lower() == "q":
-                        return
+                key = keys.read(0.2)
+                if key:
+                    self.events.put(("key", key))
 
     def _watch(self) -> None:
         try:
@@ -111,6 +129,71 @@ class Loop:
             self.polling = True
             self.events.put(("notice", why))
 
+    # --- the screen -----------------------------------------------------------------
+    def say(self, *things) -> None:
+        """Put on the current kata's page (shown from the next redraw on)."""
+        self.page.extend(things)
+        self.dirty = True
+
+    def notice(self, text: str, style: str = "yellow") -> None:
+        """Something said in passing; the last three stay on screen until the next kata."""
+        self.notices = [*self.notices[-2:], f"[{style}]{text}[/{style}]"]
+        self.dirty = True
+
+    def show(self, mode: str, *view) -> None:
+        self.mode, self.view, self.dirty = mode, list(view), True
+
+    def redraw(self) -> None:
+        """Draw the whole screen again: header, the mode's page, the keys. The live
+        "running" line comes back underneath while a check runs."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        self._end_status()
+        out = self.console
+        out.clear()
+        if self.manifest:
+            out.print(learn.header(self.manifest, self.state, self.current, self.lang))
+        out.print()
+        if self.mode == "list" and self.manifest:
+            self.cursor = max(0, min(self.cursor, len(learn.matching(self.manifest, self.query)) - 1))
+            out.print(learn.kata_list(self.manifest, self.state, self.current, self.cursor, self.query, self.lang))
+            keys = i18n.t("list_keys", self.lang)
+        elif self.mode in ("output", "solution"):
+            for thing in self.view:
+                out.print(thing, markup=False, highlight=False) if isinstance(thing, str) else out.print(thing)
+            keys = i18n.t("view_back", self.lang, kata=self.current or "")
+        else:
+            for thing in [*self.run_all_lines, *self.notices, *self.page, *self.hints]:
+                out.print(thing)
+            keys = self._keys_line()
+        out.print()
+        out.print(f"[dim]{keys}[/dim]" if self.mode != "kata" else keys)
+        if self.checking:
+            self._start_status()
+
+    def _keys_line(self) -> str:
+        if not self.current:
+            return i18n.t("keys_no_kata", self.lang)
+        return i18n.t("manual_mode" if self.manual else "watching", self.lang, path=f"katas/{self.current}.py")
+
+    def _start_status(self) -> None:
+        if self.status is None and self.status_text:
+            self.status = self.console.status(self.status_text)
+            self.status.start()
+
+    def _end_status(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def _set_status(self, text: str) -> None:
+        self.status_text = text
+        if self.status is not None:
+            self.status.update(text)
+        else:
+            self._start_status()
+
     # --- actions --------------------------------------------------------------------
     def load_manifest(self) -> bool:
         try:
@@ -118,63 +201,85 @@ class Loop:
             return True
         except manifest.ManifestError as exc:
             self.manifest = None
-            self.console.print(f"[red]{i18n.t('manifest_broken', self.lang, error=exc)}[/red]")
+            self.notice(i18n.t("manifest_broken", self.lang, error=exc), "red")
             return False
 
-    def show_board(self) -> None:
-        if self.manifest:
-            self.console.print(learn.board(self.manifest, self.state, self.current, self.lang))
-
     def start_check(self, kata_name: str, all_methods: bool = False) -> None:
-        if self.checking or self.manifest is None:
-            self.events.put(("recheck", kata_name)) if self.checking else None
+        if self.manifest is None:
+            return
+        if self.checking:  # once the check in flight is over (or killed)
+            self.pending = kata_name
             return
         try:
             kata = self.manifest.get(kata_name)
         except KeyError:
             return
         self.checking = True
+        self.check_id += 1
+        check_id, cancel = self.check_id, threading.Event()
+        self.cancel = cancel
         methods = learn.available_methods() if all_methods or not kata.processes else [learn.quick_method(kata)]
-        self.console.print(f"[dim]{i18n.t('running', self.lang, kata=kata.name, methods=', '.join(methods))}[/dim]")
+        self._set_status(i18n.t("running", self.lang, kata=kata.name, methods=", ".join(methods)))
 
         def progress(cells, seconds):
             # A long run (a hang on its way to its timeout, a slow spawn) shows it is alive.
             if seconds >= 1.5:
-                self.events.put(("progress", (len([c for c in cells if c.outcome != "crashed"]), seconds)))
+                self.events.put(("progress", (check_id, len([c for c in cells if c.outcome != "crashed"]), seconds)))
 
         def work():
             try:
                 if all_methods:
-                    verdict = self.checker.run(kata, learn.available_methods(), progress=progress)
+                    verdict = self.checker.run(kata, learn.available_methods(), progress=progress, cancel=cancel)
                 else:
                     verdict = self.checker.check(
                         kata,
-                        on_stage=lambda m: self.events.put(("stage", (kata.name, m))),
+                        on_stage=lambda m: self.events.put(("stage", (check_id, kata.name, m))),
                         progress=progress,
+                        cancel=cancel,
                     )
-                self.events.put(("verdict", verdict))
+                self.events.put(("verdict", (check_id, verdict)))
             except Exception as exc:  # a bug of ours must not end the learner's loop
-                self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+                self.events.put(("error", (check_id, f"{type(exc).__name__}: {exc}")))
 
         threading.Thread(target=work, daemon=True).start()
 
-    def show_verdict(self, verdict: learn.Verdict) -> None:
+    def cancel_check(self) -> None:
+        """The check in flight is of no use any more (a newer save, another kata): kill its
+        run now. Its verdict, when it comes, is dropped, and the pending check starts."""
+        if self.checking and self.cancel is not None and not self.cancel.is_set():
+            self.cancel.set()
+
+    def check_over(self, check_id: int) -> bool:
+        """Book the end of a check; False when it was cancelled (or is not the latest)."""
+        if check_id != self.check_id:
+            return False
         self.checking = False
+        self.status_text = ""
+        self._end_status()
+        self.dirty = True
+        wanted = self.cancel is None or not self.cancel.is_set()
+        if self.pending:
+            name, self.pending = self.pending, None
+            self.start_check(name)
+        return wanted
+
+    def show_verdict(self, verdict: learn.Verdict) -> None:
         self.last = verdict
+        self.page = []
         if verdict.passed and verdict.stage == "matrix":
-            self.console.print(learn.matrix(verdict, self.lang))
-            self.console.print(
-                f"[green]{i18n.t('kata_done', self.lang, kata=verdict.kata, methods=', '.join(verdict.methods))}[/green]"
-            )
             self.state.mark_done(verdict.kata)
             self.state.save()
             self.done_current = True
-            self.console.print(i18n.t("compare_solution", self.lang, path=f"solutions/{verdict.kata}.py"))
-            self.console.print(i18n.t("next_prompt", self.lang))
+            self.say(
+                learn.matrix(verdict, self.lang),
+                f"[green]{i18n.t('kata_done', self.lang, kata=verdict.kata, methods=', '.join(verdict.methods))}[/green]",
+                i18n.t("compare_solution", self.lang, path=f"solutions/{verdict.kata}.py"),
+                i18n.t("next_prompt", self.lang),
+            )
             return
         if verdict.stage == "matrix":
-            self.console.print(learn.matrix(verdict, self.lang))
-        self.console.print(learn.failure_panel(verdict, self.lang))
+            self.say(learn.matrix(verdict, self.lang))
+        self.say(learn.failure_panel(verdict, self.lang))
 
     def hint(self) -> None:
         if not self.manifest or not self.current:
@@ -182,50 +287,48 @@ class Loop:
         kata = self.manifest.get(self.current)
         level = self.state.hints.get(kata.name, 0) + 1
         if level > len(kata.hints):
-            self.console.print(i18n.t("no_more_hints", self.lang, kata=kata.name, path=f"solutions/{kata.name}.py"))
+            self.notice(i18n.t("no_more_hints", self.lang, kata=kata.name, path=f"solutions/{kata.name}.py"))
             return
         self.state.hints[kata.name] = level
         self.state.save()
-        self.console.print(f"[cyan]{i18n.t('hint_header', self.lang, level=level, total=len(kata.hints), kata=kata.name)}[/cyan]")
-        self.console.print(i18n.pick(kata.hints[level - 1], self.lang))
+        self.hints.append(f"[cyan]{i18n.t('hint_header', self.lang, level=level, total=len(kata.hints), kata=kata.name)}[/cyan]")
+        self.hints.append(Text(i18n.pick(kata.hints[level - 1], self.lang)))
         for note in kata.notes_here():  # what differs for this kata on this system
-            self.console.print(f"[yellow]{i18n.t('system_note', self.lang)}[/yellow]")
-            self.console.print(i18n.pick(note, self.lang), markup=False)
+            self.hints.append(f"[yellow]{i18n.t('system_note', self.lang)}[/yellow]")
+            self.hints.append(Text(i18n.pick(note, self.lang)))
+        self.dirty = True
 
     def move_to(self, name: str | None) -> None:
+        self.cancel_check()  # a check in flight (of the kata left behind) is of no use
         self.current = name
         self.done_current = False
         self.state.current = name
+        self.mode, self.page, self.hints, self.notices, self.dirty = "kata", [], [], [], True
         if name is not None and (mtime := _mtime(self._kata_path(name))) is not None:
             self.mtimes[self._kata_path(name)] = mtime
         self.state.save()
         if name is None:
-            self.console.print(f"[green]{i18n.t('all_done', self.lang)}[/green]")
+            self.say(f"[green]{i18n.t('all_done', self.lang)}[/green]")
             return
-        self.show_board()
-        self.console.print(i18n.t("manual_mode" if self.manual else "watching", self.lang, path=f"katas/{name}.py"))
         if not (self.root / "katas" / f"{name}.py").exists():
-            self.console.print(f"[red]{i18n.t('file_missing_watch', self.lang, path=f'katas/{name}.py')}[/red]")
+            self.say(f"[red]{i18n.t('file_missing_watch', self.lang, path=f'katas/{name}.py')}[/red]")
             return
         self.start_check(name)
-
-    def _end_status(self) -> None:
-        if self.status is not None:
-            self.status.stop()
-            self.status = None
 
     def show_output(self) -> None:
         """The last check's full output (its last OUTPUT_LINES lines): the learner's prints,
         pytest's report with tracebacks, what the children wrote to stderr."""
         if self.last is None:
-            self.console.print(i18n.t("no_output_yet", self.lang))
+            self.notice(i18n.t("no_output_yet", self.lang))
             return
+        from rich.rule import Rule
+
         lines = self.last.output.rstrip("\n").splitlines()
-        self.console.rule(i18n.t("output_title", self.lang, kata=self.last.kata, lines=len(lines)))
+        view = [Rule(i18n.t("output_title", self.lang, kata=self.last.kata, lines=len(lines)))]
         if len(lines) > OUTPUT_LINES:
-            self.console.print(f"[dim]{i18n.t('output_cut', self.lang, n=len(lines) - OUTPUT_LINES)}[/dim]")
-        self.console.print("\n".join(lines[-OUTPUT_LINES:]), markup=False, highlight=False)
-        self.console.rule()
+            view.append(Text(i18n.t("output_cut", self.lang, n=len(lines) - OUTPUT_LINES), style="dim"))
+        view += ["\n".join(lines[-OUTPUT_LINES:]), Rule()]
+        self.show("output", *view)
 
     def start_run_all(self) -> None:
         """Every kata not done yet, on every start method, in the background: as many at once
@@ -237,7 +340,8 @@ class Loop:
             return
         cancel = self.run_all = threading.Event()
         jobs = max(1, min(len(todo), procs.usable_cpus()))
-        self.console.print(i18n.t("run_all_started", self.lang, n=len(todo), jobs=jobs))
+        self.run_all_lines = [i18n.t("run_all_started", self.lang, n=len(todo), jobs=jobs), ""]
+        self.dirty = True
         checker = learn.Checker(self.root, warm=False, lang=self.lang)
 
         def one(kata):
@@ -260,10 +364,17 @@ class Loop:
                             done += 1
                             self.events.put(("run_all_one", (verdict, done, len(todo))))
             except Exception as exc:  # a bug of ours must not end the learner's loop
-                self.events.put(("error", f"{type(exc).__name__}: {exc}"))
+                self.events.put(("error", (None, f"{type(exc).__name__}: {exc}")))
             self.events.put(("run_all_done", (cancel.is_set(), done, len(todo))))
 
         threading.Thread(target=work, name="dojo-run-all", daemon=True).start()
+
+    def first_kata(self) -> str | None:
+        """Where the learner left off, else the first kata not done yet."""
+        names = self.manifest.names() if self.manifest else []
+        if self.state.current in names and self.state.current not in self.state.done:
+            return self.state.current
+        return self.state.first_unsolved(names) if names else None
 
     def next_unsolved(self, after: str | None) -> str | None:
         names = self.manifest.names() if self.manifest else []
@@ -273,25 +384,30 @@ class Loop:
                 return name
         return None
 
-    def pick_from_list(self) -> None:
-        self.show_board()
+    def open_list(self) -> None:
         names = self.manifest.names() if self.manifest else []
-        self.console.print(" ".join(f"[bold]{i + 1}[/bold]:{n}" for i, n in enumerate(names)))
-        self.console.print("# + Enter:", end=" ")
-        digits = ""
-        while True:
-            kind, value = self.events.get()
-            if kind != "key":
-                self.events.put((kind, value))
-                continue
-            if value in ("\n", "\r"):
-                break
-            if value.isdigit():
-                digits += value
-                self.console.print(value, end="")
-        self.console.print()
-        if digits and 1 <= int(digits) <= len(names):
-            self.move_to(names[int(digits) - 1])
+        self.query = ""
+        self.cursor = names.index(self.current) if self.current in names else 0
+        self.show("list")
+
+    def list_key(self, key: str) -> None:
+        """A key in the list: arrows move, letters search, Enter opens, Esc clears the
+        search, then goes back. The highlighted kata stays highlighted while it is shown."""
+        shown = learn.matching(self.manifest, self.query) if self.manifest else []
+        chosen = shown[self.cursor].name if 0 <= self.cursor < len(shown) else self.current
+        moves = {"up": -1, "down": 1, "pageup": -10, "pagedown": 10, "home": -len(shown), "end": len(shown)}
+        if key in moves:
+            self.cursor = max(0, min(self.cursor + moves[key], len(shown) - 1))
+        elif key == "enter":
+            if shown:
+                self.move_to(shown[self.cursor].name)
+        elif key == "esc" and not self.query:
+            self.mode = "kata"
+        elif key in ("esc", "backspace") or (len(key) == 1 and key.isprintable()):
+            self.query = "" if key == "esc" else self.query[:-1] if key == "backspace" else self.query + key
+            names = [k.name for k in learn.matching(self.manifest, self.query)] if self.manifest else []
+            self.cursor = names.index(chosen) if chosen in names else 0
+        self.dirty = True
 
     def reset_current(self) -> None:
         if not self.current:
@@ -299,88 +415,92 @@ class Loop:
         try:
             backup = state_mod.reset(self.root, self.current)
         except FileNotFoundError:
-            self.console.print(i18n.t("reset_no_pristine", self.lang, kata=self.current))
+            self.notice(i18n.t("reset_no_pristine", self.lang, kata=self.current))
             return
         rel = backup.relative_to(self.root)
-        self.console.print(i18n.t("reset_done", self.lang, path=f"katas/{self.current}.py", backup=rel, kata=self.current))
+        self.notice(i18n.t("reset_done", self.lang, path=f"katas/{self.current}.py", backup=rel, kata=self.current))
 
     # --- the loop ---------------------------------------------------------------------
     def run(self) -> int:
         procs.set_subreaper()  # a run's setsid() escapees come back to us, to be killed
         if self.state.recovered:
-            self.console.print(f"[yellow]{i18n.t('state_recovered', self.lang, error=self.state.recovered)}[/yellow]")
+            self.notice(i18n.t("state_recovered", self.lang, error=self.state.recovered))
         self.load_manifest()
         if self.manifest:
             state_mod.snapshot_pristine(self.root, self.manifest.names())
-        threading.Thread(target=self._keys, daemon=True).start()
+        keys = threading.Thread(target=self._keys, name="dojo-keys", daemon=True)
+        keys.start()
         if not self.manual:
             threading.Thread(target=self._watch, daemon=True).start()
             threading.Thread(target=self._poll, daemon=True).start()
-        first = self.state.current if self.state.current and self.state.current not in self.state.done else None
-        self.move_to(first or (self.state.first_unsolved(self.manifest.names()) if self.manifest else None))
-        pending = None
+        notices = self.notices
+        if self.manifest:
+            self.move_to(self.first_kata())
+        self.notices = notices + self.notices  # what was said before the first kata stays
         try:
             while True:
+                self.redraw()
                 kind, value = self.events.get()
                 if kind == "key":
-                    if value == "q":
+                    if self.on_key(value) == "quit":
                         break
-                    self.on_key(value)
                 elif kind == "changed":
                     if any(p.name == "katas.toml" for p in value):
-                        if self.load_manifest() and self.current:
-                            self.start_check(self.current)
+                        if self.load_manifest():
+                            self.dirty = True
+                            if self.current in self.manifest.names():
+                                self.start_check(self.current)
+                            else:
+                                self.move_to(self.first_kata())
                         continue
-                    if self.current and (self.root / "katas" / f"{self.current}.py").resolve() in value:
-                        if self.checking:
-                            pending = self.current
-                        else:
-                            self.start_check(self.current)
+                    if self.current and self._kata_path(self.current) in value:
+                        self.cancel_check()  # a check of the code before this save is of no use
+                        self.start_check(self.current)
                 elif kind == "stage":
-                    kata_name, method = value
-                    self.console.print(f"[green]{i18n.t('passed_quick', self.lang, kata=kata_name, method=method)}[/green]")
+                    check_id, kata_name, method = value
+                    if check_id == self.check_id and not self.cancel.is_set():
+                        self.page = [f"[green]{i18n.t('passed_quick', self.lang, kata=kata_name, method=method)}[/green]"]
+                        self.dirty = True
+                        self._set_status(i18n.t("running", self.lang, kata=kata_name,
+                                                methods=", ".join(learn.available_methods())))
                 elif kind == "progress":
-                    if self.checking:  # one line, updated in place: not a new line a second
-                        reported, seconds = value
-                        text = i18n.t("still_running", self.lang, reported=reported, seconds=f"{seconds:.0f}").strip()
-                        if self.status is None:
-                            self.status = self.console.status(text)
-                            self.status.start()
-                        else:
-                            self.status.update(text)
+                    check_id, reported, seconds = value
+                    if check_id == self.check_id and self.checking:  # one line, updated in place
+                        base = self.status_text.split("  …")[0]
+                        self._set_status(base + i18n.t("still_running", self.lang, reported=reported,
+                                                       seconds=f"{seconds:.0f}"))
                 elif kind == "verdict":
-                    self._end_status()
-                    self.show_verdict(value)
-                    if pending:
-                        pending, name = None, pending
-                        self.start_check(name)
+                    check_id, verdict = value
+                    if self.check_over(check_id) and verdict.kata == self.current:
+                        self.show_verdict(verdict)
                 elif kind == "error":
-                    self._end_status()
-                    self.checking = False
-                    self.console.print(f"[red]{value}[/red]")
-                elif kind == "recheck":  # asked for while a check ran: once it is over
-                    if self.checking:
-                        pending = value
-                    else:
-                        self.start_check(value)
+                    check_id, text = value
+                    if check_id is None or self.check_over(check_id):
+                        self.notice(text, "red")
                 elif kind == "run_all_one":
                     verdict, done, total = value
                     mark = "[green]✓[/green]" if verdict.passed else "[red]✗[/red]"
-                    self.console.print(f"{mark} {verdict.kata}  [dim]({done}/{total})[/dim]")
+                    marks = self.run_all_lines[1] if len(self.run_all_lines) > 1 else ""
+                    self.run_all_lines[1:] = [f"{marks}{mark} {verdict.kata}  ", f"[dim]{done}/{total}[/dim]"]
                     if verdict.passed:
                         self.state.mark_done(verdict.kata)
                         self.state.save()
+                    self.dirty = True
                 elif kind == "run_all_done":
                     stopped, done, total = value
                     self.run_all = None
                     key = "run_all_stopped" if stopped else "run_all_finished"
-                    self.console.print(i18n.t(key, self.lang, done=done, total=total))
-                    self.show_board()
+                    self.run_all_lines[0] = i18n.t(key, self.lang, done=done, total=total)
+                    self.run_all_lines[2:] = []
+                    self.dirty = True
                 elif kind == "notice":
-                    self.console.print(f"[yellow]{value}[/yellow]")
+                    self.notice(value)
+        except KeyboardInterrupt:  # Ctrl-C: the same way out as q
+            pass
         finally:
             self._end_status()
             self.stop.set()
+            keys.join(timeout=1)  # the terminal back as it was
             if self.run_all is not None:
                 self.run_all.set()
             self.checker.close()
@@ -392,9 +512,20 @@ class Loop:
             remove_kit_leftovers(self.root)
         return 0
 
-    def on_key(self, key: str) -> None:
-        if key in ("c", "\n", "\r") and self.current:  # check now (the only way in --manual)
-            self.start_check(self.current)  # queued as a recheck if one is running
+    def on_key(self, key: str) -> str | None:
+        if self.mode == "list":
+            self.list_key(key)
+            return None
+        key = key.lower() if len(key) == 1 else key
+        if key == "q":
+            return "quit"
+        if self.mode != "kata":  # the output or the solution: Esc or its own key goes back,
+            opened_by = self.mode[0]  # any other key goes back and acts
+            self.mode, self.dirty = "kata", True
+            if key in ("esc", opened_by):
+                return None
+        if key in ("c", "enter") and self.current:  # check now (the only way in --manual)
+            self.start_check(self.current)  # queued if one is running
         elif key == "o":
             self.show_output()
         elif key == "h":
@@ -402,11 +533,11 @@ class Loop:
         elif key == "n":
             self.move_to(self.next_unsolved(self.current))
         elif key == "l":
-            self.pick_from_list()
+            self.open_list()
         elif key == "a":
             if self.run_all is not None:  # a second a stops it
                 self.run_all.set()
-                self.console.print(f"[yellow]{i18n.t('run_all_stopping', self.lang)}[/yellow]")
+                self.notice(i18n.t("run_all_stopping", self.lang))
             else:
                 self.start_run_all()
         elif key == "r":
@@ -414,4 +545,5 @@ class Loop:
         elif key == "s" and self.current:
             from rich.syntax import Syntax
 
-            self.console.print(Syntax(learn.solution_diff(self.root, self.current), "diff"))
+            self.show("solution", Syntax(learn.solution_diff(self.root, self.current), "diff"))
+        return None

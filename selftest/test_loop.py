@@ -138,32 +138,6 @@ def test_korean_learners_get_a_korean_board(kit):
         assert english not in proc.stdout, proc.stdout
 
 
-def test_list_and_jump_then_run_all_katas_from_the_keyboard(kit):
-    child = spawn_dojo(kit)
-    try:
-        child.expect("doubles under fork returned")
-        child.send("l")
-        child.expect("Enter:")
-        child.send("3\n")
-        child.expect("Watching katas/crash1.py")
-        child.expect("The test run itself died")
-        (kit / "katas" / "good1.py").write_text(SOLVED_GOOD1, encoding="utf-8")
-        child.send("a")
-        child.expect("Running the 10 katas not done yet")
-        child.send("h")  # the loop answers keys while every kata runs in the background
-        child.expect("Hint 1 of 2 for crash1")
-        seen = set()
-        while seen != {"good1", "hang1"}:  # in whatever order they finish: they run side by side
-            seen.add(["good1", "hang1"][child.expect(["✓ good1", "✗ hang1"], timeout=180)])
-        child.expect("Run of every kata finished: 10 of 10", timeout=180)
-        child.expect("1/10 katas done", timeout=180)
-        child.send("q")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
-    assert not own_processes()
-
-
 def test_manual_mode_runs_the_check_when_c_is_pressed_not_on_save(kit, scratch):
     child = spawn_dojo(kit, "--manual", tmpdir=scratch)
     try:
@@ -216,31 +190,6 @@ def test_when_file_events_do_not_arrive_a_save_is_noticed_by_polling_and_said(ki
     finally:
         child.close(force=True)
     assert not own_processes()
-
-
-SLOW_GOOD1 = '''"""Doubles, slowly."""
-import time
-
-
-def doubles(ctx, numbers):
-    time.sleep(3)  # the check is surely still running when the key arrives
-    return list(numbers)
-'''
-
-
-def test_next_pressed_during_a_check_runs_the_next_kata_once_the_check_is_over(kit, scratch):
-    (kit / "katas" / "good1.py").write_text(SLOW_GOOD1, encoding="utf-8")
-    child = spawn_dojo(kit, tmpdir=scratch)
-    try:
-        child.expect("Watching katas/good1.py")
-        child.expect("running good1")
-        child.send("n")  # while good1's first check runs
-        child.expect("Watching katas/hang1.py")
-        child.expect("hang1 did not finish within 2 s")  # the next kata's check did run
-        child.send("q")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
 
 
 def test_a_second_a_stops_the_run_of_every_kata_and_kills_its_runs(kit, scratch):

@@ -7,6 +7,7 @@ MANIFEST.md at the top of the kit.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -107,9 +108,21 @@ def find(start: Path | None = None) -> Path:
     raise ManifestError(["no katas.toml here or in any parent folder"], None)
 
 
+# The last manifest read, with the file's identity then: parsing katas.toml (both
+# languages) costs more than a kata's quick check on fork, so the warm runner reads it
+# once, between runs, and each forked run finds it here. Any change to the file (its
+# time, size or inode) reads it again.
+_cache: dict[Path, tuple[tuple, Manifest]] = {}
+
+
 def load(path: Path | str | None = None) -> Manifest:
     path = Path(path) if path else find()
     try:
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _cache.get(Path(os.path.realpath(path)))
+        if cached and cached[0] == key:
+            return cached[1]
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ManifestError([f"cannot read: {exc.strerror}"], path) from None
@@ -117,7 +130,10 @@ def load(path: Path | str | None = None) -> Manifest:
         data = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
         raise ManifestError([f"not valid TOML: {exc}"], path) from None
-    return parse(data, path)
+    manifest = parse(data, path)
+    _cache.clear()
+    _cache[Path(os.path.realpath(path))] = (key, manifest)
+    return manifest
 
 
 def parse(data: dict, path: Path) -> Manifest:

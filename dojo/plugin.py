@@ -281,6 +281,12 @@ def pytest_collection_finish(session):
     state = session.config.stash[STATE]
     if state.writer:
         state.writer.write("collected", tests=[_ids(item) for item in session.items])
+    # The sweep after each test collects garbage (so that a pool or an executor the kata
+    # dropped is finalized before the leak check, the same on every machine). pytest's
+    # own objects are most of the heap and are never garbage: freezing them makes each
+    # collection look only at what the tests made (17 ms to 1 ms a collection here).
+    if hasattr(gc, "freeze"):
+        gc.freeze()
 
 
 def pytest_sessionfinish(session, exitstatus):

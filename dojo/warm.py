@@ -47,6 +47,7 @@ def serve() -> None:
 
 
 def _run(request: dict) -> None:
+    _read_manifest(request)  # the first run, or katas.toml changed: read once, not per run
     pid = os.fork()
     if pid == 0:  # the run child
         code = 70
@@ -88,6 +89,18 @@ def _run(request: dict) -> None:
 
     leftovers = procs.kill_descendants(grace=0.2)
     _emit({"event": "finished", "id": request.get("id"), "pid": pid, "returncode": code, "leftovers": leftovers})
+    _read_manifest(request)  # between runs, so that the next run's child finds it parsed
+
+
+def _read_manifest(request: dict) -> None:
+    """Parse the kit's katas.toml here, in the runner, before the next fork (the plugin's
+    manifest.load in each run then only checks that the file is unchanged)."""
+    from dojo import manifest
+
+    try:
+        manifest.load(os.path.join(request["root"], "katas.toml"))
+    except (manifest.ManifestError, KeyError, TypeError):
+        pass  # the run reports a broken manifest itself
 
 
 def _limits() -> None:

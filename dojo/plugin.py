@@ -293,6 +293,51 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config.stash.get(STATE, None)
     if state and state.writer:
         state.writer.write("finished", exitstatus=int(exitstatus))
+    if state and state.outcomes and not state.isolate and os.environ.get(TOX_SUMMARY):
+        _write_tox_summary(state, Path(os.environ[TOX_SUMMARY]))
+
+
+TOX_SUMMARY = "DOJO_TOX_SUMMARY"  # set by tox.ini: where each Python's run leaves its row
+
+
+def _write_tox_summary(state, folder: Path) -> None:
+    """This Python's column of the table toxfile.py prints when tox ends: per kata, a mark
+    and the start methods that failed, already in the learner's language."""
+    import json
+    import platform
+
+    lang = state.lang
+    order = state.manifest.names() if state.manifest else []
+    katas = sorted({o[0] for o in state.outcomes}, key=lambda k: (order.index(k) if k in order else len(order), k))
+    cells = {}
+    for kata in katas:
+        mine = [o for o in state.outcomes if o[0] == kata]
+        failing = [m for m in state.start_methods if any(o[1] == m and o[3] in results.FAILING for o in mine)]
+        if any(o[3] in results.FAILING for o in mine):
+            cells[kata] = ["✗ " + (", ".join(failing) or "—"), True]
+        elif all(o[3] == "skipped" for o in mine):
+            cells[kata] = ["– " + i18n.t("summary_cell_skipped", lang), False]
+        else:
+            cells[kata] = ["✓", False]
+    first = next((o for kata in katas for o in state.outcomes if o[0] == kata and o[3] in results.FAILING), None)
+    row = {
+        "env": os.environ.get("TOX_ENV_NAME", ""),
+        "python": platform.python_version(),
+        "katas": katas,
+        "cells": cells,
+        "first": "" if first is None else i18n.t(
+            "summary_first", lang, kata=first[0], method=first[1] or "—",
+            test=getattr(first[2], "originalname", first[2].name)),
+        "title": i18n.t("tox_summary_title", lang),
+        "kata": i18n.t("col_kata", lang),
+        "all_passed": i18n.t("tox_summary_all_passed", lang),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = row["env"] or f"py{sys.version_info[0]}{sys.version_info[1]}"
+        (folder / f"{name}.json").write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    except OSError:
+        pass  # the summary is a convenience; the run's own report stands
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -152,28 +152,27 @@ def board(m: manifest.Manifest, state, current: str | None, lang=None):
     return table
 
 
+BAR = 40  # the progress bar's width in cells: fits an 80-column terminal beside nothing else
+
+
 def header(m: manifest.Manifest, state, current: str | None, lang=None):
-    """The top of the loop's screen: how far the learner has come (a bar, katas and points)
-    and the kata they are on."""
+    """The top of the loop's screen: how far the learner has come (katas and points, then
+    a bar) and the kata they are on."""
     from rich.console import Group
-    from rich.progress_bar import ProgressBar
-    from rich.table import Table
+    from rich.text import Text
 
     done = [k for k in m.katas if k.name in state.done]
-    grid = Table.grid(padding=(0, 1))
-    for _ in range(3):
-        grid.add_column(no_wrap=True)
-    grid.add_row(
-        f"[bold]{i18n.t('board_title', lang, done=len(done), total=len(m.katas))}[/bold]",
-        ProgressBar(total=max(len(m.katas), 1), completed=len(done), complete_style="green", width=30),
-        i18n.t("points_summary", lang, points=sum(k.points for k in done), max_points=sum(k.points for k in m.katas)),
-    )
+    title = Text(i18n.t("board_title", lang, done=len(done), total=len(m.katas)), style="bold")
+    title.append(" · " + i18n.t("points_summary", lang, points=sum(k.points for k in done),
+                                max_points=sum(k.points for k in m.katas)), style="none")
+    filled = round(BAR * len(done) / max(len(m.katas), 1))  # drawn in two characters: visible without colour
+    bar = Text("━" * filled, style="green") + Text("─" * (BAR - filled), style="dim")
     if current not in m.names():
-        return grid
+        return Group(title, bar)
     kata = m.get(current)
     where = i18n.t("screen_current", lang, kata=kata.name, title=i18n.pick(kata.title, lang), track=kata.track,
                    n=m.names().index(kata.name) + 1, total=len(m.katas))
-    return Group(grid, f"[bold yellow]{where}[/bold yellow]")
+    return Group(title, bar, Text(where, style="bold yellow"))
 
 
 def matching(m: manifest.Manifest, query: str) -> list:

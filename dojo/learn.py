@@ -133,6 +133,15 @@ def _wall(kata: manifest.Kata, methods: int) -> float:
 # --- drawing ---------------------------------------------------------------------------
 
 
+def _status(name: str, state, current: str | None, lang=None) -> str:
+    """A kata's status cell: done, current or to do."""
+    if name in state.done:
+        return f"[green]✓ {i18n.t('status_done', lang)}[/green]"
+    if name == current:
+        return f"[yellow]▶ {i18n.t('status_current', lang)}[/yellow]"
+    return f"[dim]{i18n.t('status_todo', lang)}[/dim]"
+
+
 def board(m: manifest.Manifest, state, current: str | None, lang=None):
     from rich.table import Table
 
@@ -141,12 +150,7 @@ def board(m: manifest.Manifest, state, current: str | None, lang=None):
     for key in ("col_kata", "col_track", "col_title", "col_points", "col_status"):
         table.add_column(i18n.t(key, lang))
     for k in m.katas:
-        if k.name in state.done:
-            status = f"[green]✓ {i18n.t('status_done', lang)}[/green]"
-        elif k.name == current:
-            status = f"[yellow]▶ {i18n.t('status_current', lang)}[/yellow]"
-        else:
-            status = f"[dim]{i18n.t('status_todo', lang)}[/dim]"
+        status = _status(k.name, state, current, lang)
         style = "bold" if k.name == current else None
         table.add_row(k.name, k.track, i18n.pick(k.title, lang), str(k.points), status, style=style)
     return table
@@ -192,12 +196,7 @@ def kata_list(m: manifest.Manifest, state, current: str | None, cursor: int, que
     for key in ("", "col_kata", "col_track", "col_title", "col_points", "col_status"):
         table.add_column(i18n.t(key, lang) if key else "")
     for i, k in enumerate(shown):
-        if k.name in state.done:
-            status = f"[green]✓ {i18n.t('status_done', lang)}[/green]"
-        elif k.name == current:
-            status = f"[yellow]▶ {i18n.t('status_current', lang)}[/yellow]"
-        else:
-            status = f"[dim]{i18n.t('status_todo', lang)}[/dim]"
+        status = _status(k.name, state, current, lang)
         table.add_row("›" if i == cursor else " ", k.name, k.track, i18n.pick(k.title, lang), str(k.points), status,
                       style="reverse" if i == cursor else None)
     search = i18n.t("list_search", lang, query=query) if query else i18n.t("list_search_empty", lang)

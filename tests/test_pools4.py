@@ -2,8 +2,9 @@
 
 Every task runs fn = dojo.stragglers.HoldBack, which logs (in a Manager list) when each
 item starts and finishes, in which process and with which start method. A held item waits
-for an Event this test owns, or at most until an absolute deadline (HOLD x the timeout),
-so everything is read from outside, on one clock:
+for an Event this test owns, or at most until a deadline (HOLD x the timeout after the
+call, and after the kata's last process start), so everything is read from outside, on one
+clock:
 - a held item that finished before the kata returned means the kata waited for it;
 - a free item whose result reached the kata's process long before the timeout must be
   among the results;
@@ -16,7 +17,9 @@ so everything is read from outside, on one clock:
 The only clocks: the kata's timeout and the held items' deadline, HOLD times as long: far
 more than a solved kata needs to give up and return even on a crowded machine, and shorter
 than the timeouts of a kata that gives every late item its own, so a kata that waits for
-its stragglers sees them finish.
+its stragglers sees them finish. The deadline counts from the kata's last process start
+as well as from the call: the kata starts its workers before its timeout begins, and on a
+crowded machine that alone can take longer than HOLD timeouts.
 """
 
 import contextlib
@@ -36,7 +39,7 @@ SCALE = float(os.environ.get("DOJO_TIMEOUT_SCALE") or 1)  # a slow machine stret
 PATIENT = 5.0 * SCALE  # the kata's timeout where nothing is held back
 QUICK = 0.5 * SCALE  # the kata's timeout where the question is whether it waits
 IN_TIME = 1.0 * SCALE  # the kata's timeout where free items should beat it
-HOLD = 3  # a held item gives up by itself HOLD x the kata's timeout after the call
+HOLD = 4  # a held item gives up by itself HOLD x the kata's timeout after the call and its last start
 HOLD_LONG = 8  # ... where every wait of the kata that has a timeout must run out first
 WAIT_SLACK = 1.25  # waits that ran out may add up to this many timeouts (rounding, a last poll)
 MARGIN = 0.2 * SCALE  # a free item that finished this long before the timeout is surely in time
@@ -51,13 +54,16 @@ def pool_processes(host):
 class Run:
     """One call of gather with a held-back fn, observed from outside."""
 
-    def __init__(self, kata, ctx, host, release, log, booted=False, watch=None):
+    def __init__(self, kata, ctx, host, release, log, clock, booted=False, watch=None):
         self.kata, self.host = kata, host
-        # BootedContext: every worker is up before the kata's timeout starts. Only where
-        # free items must beat the timeout: its workers boot one after another, which
-        # on a crowded machine can take longer than the held items are held.
+        # BootedContext: it tells `clock` (and so the held items) when the kata last
+        # started a process. booted: and every worker is up before the kata's timeout
+        # starts. Only where free items must beat the timeout: its workers boot one after
+        # another, which on a crowded machine takes long.
         # watch: another wrapper of ctx (counting processes, recording waits).
-        self.ctx = BootedContext(ctx) if booted else watch(ctx) if watch else ctx
+        self.base = BootedContext(ctx, boot=booted, clock=clock)
+        self.ctx = watch(self.base) if watch else self.base
+        self.clock = clock
         self.release, self.log = release, log
         self.got = self.raised = None
         self.started = self.returned = None
@@ -67,7 +73,8 @@ class Run:
     def gather(self, items, hold, timeout, hold_for=HOLD):
         self.items, self.hold, self.timeout = list(items), list(hold), timeout
         self.started = time.monotonic()
-        fn = stragglers.HoldBack(hold, self.release, self.started + hold_for * timeout, self.log)
+        fn = stragglers.HoldBack(hold, self.release, self.started + hold_for * timeout, self.log,
+                                 later=self.clock, span=hold_for * timeout)
         try:
             self.got = self.kata.gather(self.ctx, fn, self.items, timeout)
         except KataRaised as exc:
@@ -88,7 +95,7 @@ class Run:
     def waiting_began(self):
         """No earlier than this (seconds since the call) did the kata start its timeout: it
         starts its pool's workers (in its own thread) before it waits for them."""
-        return max(0.0, self.ctx.last_start() - self.started) if isinstance(self.ctx, BootedContext) else 0.0
+        return max(0.0, self.base.last_start() - self.started)
 
     def when(self, event, item):
         """When `item` first had `event` ("start", "finish", or "arrive": its result reached
@@ -118,7 +125,7 @@ def observed(kata, ctx, host, booted=False, watch=None):
     with ctx.Manager() as manager:
         if watch == "waits":
             watch = lambda ctx: WaitWatchingContext(ctx, manager.list())  # noqa: E731
-        run = Run(kata, ctx, host, manager.Event(), manager.list(), booted, watch)
+        run = Run(kata, ctx, host, manager.Event(), manager.list(), manager.Value("d", 0.0), booted, watch)
         run.before = pool_processes(host)
         try:
             yield run

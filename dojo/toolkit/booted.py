@@ -9,6 +9,11 @@
     test:  ctx.last_start()   time.monotonic() when the last start() called in the main
                               thread (the kata's own thread) returned; 0.0 if none
 
+    BootedContext(mp_context, boot=False, clock=manager.Value("d", 0.0))
+           start() does not wait for the child; the last start is also written to
+           `clock`, a Manager proxy that the pool's tasks can read (a HoldBack that
+           holds a straggler until some time after the kata's last start)
+
 Why: a spawn or forkserver child takes 50 ms to start on an idle machine, and seconds on a
 crowded one. A pool starts its workers while the kata submits its tasks, before the kata
 starts its timeout, so with this context every worker is ready when the timeout starts and
@@ -33,8 +38,24 @@ class _Booted:
 
     _dojo_ready = None  # the child's end of the "booted" pipe, only while starting
     _dojo_last = None  # the BootedContext's shared "last start" Value
+    _dojo_boot = True  # wait until the child runs
+    _dojo_clock = None  # a Manager proxy that also learns the last start
 
     def start(self):
+        # The proxy stays out of the process object a spawn child unpickles.
+        clock = self.__dict__.pop("_dojo_clock", None)
+        if self._dojo_boot:
+            self._start_booted()
+        else:
+            super().start()
+        if threading.current_thread() is threading.main_thread():
+            now = time.monotonic()
+            if self._dojo_last is not None:
+                self._dojo_last.value = now
+            if clock is not None:
+                clock.value = now
+
+    def _start_booted(self):
         reader, writer = connection.Pipe(duplex=False)
         self._dojo_ready = writer
         try:
@@ -46,8 +67,6 @@ class _Booted:
             connection.wait([reader, self.sentinel], timeout=BOOT_PATIENCE)
         finally:
             reader.close()
-        if self._dojo_last is not None and threading.current_thread() is threading.main_thread():
-            self._dojo_last.value = time.monotonic()
 
     def run(self):
         ready, self._dojo_ready = self._dojo_ready, None
@@ -69,10 +88,11 @@ class BootedContext:
     """A multiprocessing context whose Process.start() waits until the child runs.
     Everything else is the real context's."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, boot=True, clock=None):
         self._ctx = ctx
         # Shared, so that a start made in a grading host (another process) is read here.
         self._last = ctx.Value("d", 0.0)
+        self._boot, self._clock = boot, clock
 
     def last_start(self) -> float:
         return self._last.value
@@ -80,6 +100,9 @@ class BootedContext:
     def Process(self, *args, **kwargs):
         process = _CLASSES[self._ctx.get_start_method()](*args, **kwargs)
         process._dojo_last = self._last
+        process._dojo_boot = self._boot
+        if self._clock is not None:
+            process._dojo_clock = self._clock
         return process
 
     def Pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
@@ -99,5 +122,5 @@ class BootedContext:
         return getattr(self._ctx, name)
 
     def __repr__(self):
-        return f"<BootedContext {self._ctx.get_start_method()}>"
+        return f"<BootedContext {self._ctx.get_start_method()}{'' if self._boot else ' (not booted)'}>"
 

@@ -18,7 +18,15 @@
 `until` is an absolute time.monotonic() (one clock for every process on the machine), so a
 held item cannot finish before it whatever moment its worker started. It only bounds what
 an unsolved kata costs: a kata that waits for its stragglers waits until `until`, not for
-the test timeout. Kept importable and free of pytest: spawn and forkserver children import
+the test timeout.
+
+    HoldBack(hold, release, until, log, later=clock, span=S)
+            `clock` is a Manager Value that the kata's context sets each time the kata
+            starts a process (booted.BootedContext(..., clock=clock)): a held item also
+            holds until S seconds after the kata's last start. A kata submits (and so
+            starts its pool's workers) before its timeout begins, and on a crowded
+            machine starting them can take longer than `until` leaves, so a deadline
+            counted from the call alone could run out before the kata even waits. Kept importable and free of pytest: spawn and forkserver children import
 this module to unpickle HoldBack.
 """
 
@@ -67,11 +75,17 @@ class Square(int):
 class HoldBack:
     """``fn(item) -> item * item``; items in ``hold`` straggle until released or ``until``."""
 
-    def __init__(self, hold, release, until: float, log=None):
+    def __init__(self, hold, release, until: float, log=None, later=None, span: float = 0.0):
         self.hold = list(hold)
         self.release = release
         self.until = until
         self.log = log
+        self.later, self.span = later, span
+
+    def _deadline(self) -> float:
+        if self.later is None:
+            return self.until
+        return max(self.until, self.later.value + self.span)
 
     def _note(self, event, item):
         if self.log is not None:
@@ -86,7 +100,11 @@ class HoldBack:
         self._note("start", item)
         try:
             if item in self.hold:
-                self.release.wait(max(0.0, self.until - time.monotonic()))
+                # Until released, or the deadline, read again when it runs out: the kata
+                # may have started another process meanwhile, which moves it on.
+                while not self.release.wait(max(0.0, self._deadline() - time.monotonic())):
+                    if time.monotonic() >= self._deadline():
+                        break
         finally:
             self._note("finish", item)
         return item * item if self.log is None else Square(item * item, item, self.log)

@@ -100,6 +100,7 @@ def main(fd: int, ledger: str, trees: list = ()) -> None:
 
     def tee():
         outs = [os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)]
+        own = os.fstat(outs[0])
         for tree in trees:
             try:  # best effort: a run that cannot reach one (another uid) is not stopped
                 outs.append(os.open(tree, os.O_WRONLY | os.O_APPEND))
@@ -112,6 +113,17 @@ def main(fd: int, ledger: str, trees: list = ()) -> None:
                         os.write(out, line)
                     os.write(w2, line)
         finally:
+            # The run's own ledger is read only while the run lasts, and every process of
+            # the run holds this pipe: at its end the run is over. The plugin removes the
+            # ledger at the end of the session; a run that was killed cannot, so it is
+            # removed here (if it is still the file this tracker opened). The tree ledgers
+            # belong to whoever asked for them.
+            try:
+                found = os.stat(ledger)
+                if (found.st_dev, found.st_ino) == (own.st_dev, own.st_ino):
+                    os.unlink(ledger)
+            except OSError:
+                pass
             for out in outs:
                 os.close(out)
             os.close(w2)

@@ -56,3 +56,31 @@ def test_a_tree_ledger_never_names_another_programs_objects(tmp_path):
     finally:
         outsider.close()
         outsider.unlink()
+
+
+KILLED_RUN = """
+import os, signal, sys
+from multiprocessing import resource_tracker, shared_memory
+from dojo import tracker
+assert tracker.install(sys.argv[1])
+shm = shared_memory.SharedMemory(create=True, size=16)  # starts the tracker, which writes the ledger
+shm.close()
+shm.unlink()
+os.kill(os.getpid(), signal.SIGKILL)  # no pytest_unconfigure, no atexit
+"""
+
+
+def test_a_killed_run_leaves_no_ledger_behind_but_the_tree_ledger_stays(tmp_path, monkeypatch):
+    # The plugin removes its run's ledger at the end of the session; a run that is killed
+    # (a cancelled check, a wall limit) never gets there, and the tracker, which outlives
+    # it by a moment, removes it instead.
+    import subprocess
+    import sys
+
+    ledger, tree = tmp_path / "dojo-ledger-run", tmp_path / "tree"
+    tree.touch()
+    monkeypatch.setenv(tracker.TREE_LEDGER, str(tree))
+    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(ledger)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9, done.stderr
+    assert procs.wait_until(lambda: not ledger.exists(), 10.0), "the killed run's ledger is still there"
+    assert "REGISTER:/psm_" in tree.read_text(), "the tree ledger is the asker's: it must stay, with what the run made"

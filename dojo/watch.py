@@ -66,6 +66,8 @@ class Loop:
         self.view: list = []  # what the output or solution mode shows
         self.cursor = 0  # the list's highlighted row
         self.query = ""  # what was typed in the list
+        self.scroll: int | None = None  # the page's first line shown; None: where the mode opens
+        self.room = 10  # how many lines of the page the last redraw had room for
         self.dirty = True
         # The check in flight: its number and its cancel event; the kata to check next.
         self.check_id = 0
@@ -141,36 +143,75 @@ class Loop:
         self.dirty = True
 
     def show(self, mode: str, *view) -> None:
-        self.mode, self.view, self.dirty = mode, list(view), True
+        self.mode, self.view, self.scroll, self.dirty = mode, list(view), None, True
 
     def redraw(self) -> None:
         """Draw the whole screen again: header, the mode's page, the keys. The live
-        "running" line comes back underneath while a check runs."""
+        "running" line comes back underneath while a check runs. A page taller than the
+        terminal is shown a window at a time (the arrow keys scroll it), so the header
+        and the keys stay in sight."""
         if not self.dirty:
             return
         self.dirty = False
         self._end_status()
         out = self.console
-        out.clear()
-        if self.manifest:
-            out.print(learn.header(self.manifest, self.state, self.current, self.lang))
-        out.print()
+        top = [learn.header(self.manifest, self.state, self.current, self.lang), ""] if self.manifest else [""]
         if self.mode == "list" and self.manifest:
             self.cursor = max(0, min(self.cursor, len(learn.matching(self.manifest, self.query)) - 1))
-            out.print(learn.kata_list(self.manifest, self.state, self.current, self.cursor, self.query, self.lang))
-            keys = i18n.t("list_keys", self.lang)
+            page = [learn.kata_list(self.manifest, self.state, self.current, self.cursor, self.query, self.lang)]
+            keys = f"[dim]{i18n.t('list_keys', self.lang)}[/dim]"
         elif self.mode in ("output", "solution"):
-            for thing in self.view:
-                out.print(thing, markup=False, highlight=False) if isinstance(thing, str) else out.print(thing)
-            keys = i18n.t("view_back", self.lang, kata=self.current or "")
+            page = [Text(thing) if isinstance(thing, str) else thing for thing in self.view]
+            keys = f"[dim]{i18n.t('view_back', self.lang, kata=self.current or '')}[/dim]"
         else:
-            for thing in [*self.run_all_lines, *self.notices, *self.page, *self.hints]:
-                out.print(thing)
+            page = [*self.run_all_lines, *self.notices, *self.page, *self.hints]
             keys = self._keys_line()
-        out.print()
-        out.print(f"[dim]{keys}[/dim]" if self.mode != "kata" else keys)
+        out.clear()
+        self._draw(top, page, ["", keys])
         if self.checking:
             self._start_status()
+
+    def _draw(self, top: list, page: list, bottom: list) -> None:
+        from rich.console import Group
+        from rich.segment import SegmentLines
+
+        out = self.console
+        options = out.options.update(height=None)
+        render = lambda things: out.render_lines(Group(*things), options, pad=False) if things else []  # noqa: E731
+        top_lines, page_lines, bottom_lines = render(top), render(page), render(bottom)
+        # The room left for the page: the terminal, less the header, the keys, the live
+        # "running" line and the line that says where the window is.
+        room = out.size.height - len(top_lines) - len(bottom_lines) - 2
+        self.room = max(1, room)
+        fits = len(page_lines) <= room + 1 or room < 3
+        if fits:
+            self.scroll = 0
+            window = page_lines
+        else:
+            last = len(page_lines) - room
+            if self.scroll is None:  # the output view opens at its end, where a run ends
+                self.scroll = last if self.mode == "output" else 0
+            if self.mode == "list":  # the highlighted row stays in the window
+                row = next((i for i, line in enumerate(page_lines)
+                            if "".join(seg.text for seg in line).lstrip().startswith("›")), 0)
+                self.scroll = min(max(self.scroll, row - room + 1), row)
+            self.scroll = max(0, min(self.scroll, last))
+            window = page_lines[self.scroll:self.scroll + room]
+        out.print(SegmentLines(top_lines + window, new_lines=True), end="")
+        if not fits:
+            first, shown = self.scroll + 1, self.scroll + len(window)
+            out.print(f"[dim]{i18n.t('scroll_position', self.lang, first=first, last=shown, total=len(page_lines))}[/dim]")
+        out.print(SegmentLines(bottom_lines, new_lines=True), end="")
+
+    def scroll_key(self, key: str) -> bool:
+        """↑/↓, PgUp/PgDn, Home/End move the window over a page taller than the terminal."""
+        page = max(1, self.room - 1)  # a page's worth, less one line kept in sight
+        moves = {"up": -1, "down": 1, "pageup": -page, "pagedown": page, "home": -10**9, "end": 10**9}
+        if key not in moves:
+            return False
+        self.scroll = max(0, (self.scroll or 0) + moves[key])
+        self.dirty = True
+        return True
 
     def _keys_line(self) -> str:
         if not self.current:
@@ -265,7 +306,7 @@ class Loop:
 
     def show_verdict(self, verdict: learn.Verdict) -> None:
         self.last = verdict
-        self.page = []
+        self.page, self.scroll = [], None
         if verdict.passed and verdict.stage == "matrix":
             self.state.mark_done(verdict.kata)
             self.state.save()
@@ -303,7 +344,7 @@ class Loop:
         self.current = name
         self.done_current = False
         self.state.current = name
-        self.mode, self.page, self.hints, self.notices, self.dirty = "kata", [], [], [], True
+        self.mode, self.page, self.hints, self.notices, self.scroll, self.dirty = "kata", [], [], [], None, True
         if name is not None and (mtime := _mtime(self._kata_path(name))) is not None:
             self.mtimes[self._kata_path(name)] = mtime
         self.state.save()
@@ -402,7 +443,7 @@ class Loop:
             if shown:
                 self.move_to(shown[self.cursor].name)
         elif key == "esc" and not self.query:
-            self.mode = "kata"
+            self.mode, self.scroll = "kata", None
         elif key in ("esc", "backspace") or (len(key) == 1 and key.isprintable()):
             self.query = "" if key == "esc" else self.query[:-1] if key == "backspace" else self.query + key
             names = [k.name for k in learn.matching(self.manifest, self.query)] if self.manifest else []
@@ -519,9 +560,11 @@ class Loop:
         key = key.lower() if len(key) == 1 else key
         if key == "q":
             return "quit"
+        if self.scroll_key(key):
+            return None
         if self.mode != "kata":  # the output or the solution: Esc or its own key goes back,
             opened_by = self.mode[0]  # any other key goes back and acts
-            self.mode, self.dirty = "kata", True
+            self.mode, self.scroll, self.dirty = "kata", None, True
             if key in ("esc", opened_by):
                 return None
         if key in ("c", "enter") and self.current:  # check now (the only way in --manual)

@@ -177,6 +177,27 @@ def test_o_shows_the_output_and_esc_brings_the_verdict_back(kit, term):
     assert t.quit() == 0
 
 
+def test_a_page_taller_than_the_terminal_scrolls_under_a_header_and_keys_that_stay(kit, term):
+    prints = "".join(f'    print("learner line {i:02d}")\n' for i in range(1, 41))
+    (kit / "katas" / "good1.py").write_text(
+        f'"""Doubles, with many prints."""\n\n\ndef doubles(ctx, numbers):\n{prints}    return list(numbers)\n',
+        encoding="utf-8")
+    t = term(rows=20)
+    t.wait_for(GOOD1_FAILS)
+    t.press("o")  # the output opens at its end, where the run ended
+    screen = t.wait_for("katas done", "Esc back to good1", "↑/↓ PgUp/PgDn Home/End scroll",
+                        gone=("output of the last check of good1",))
+    assert "learner line 01" not in screen, screen
+    t.press("home")
+    t.wait_for("katas done", "output of the last check of good1", "lines 1–", "Esc back to good1",
+               gone=("learner line 40",))
+    t.press("pagedown")
+    t.wait_for("katas done", "learner line", "Esc back to good1", gone=("output of the last check", "lines 1–"))
+    t.press("esc")  # back to the verdict, which fits: no window
+    t.wait_for(GOOD1_FAILS, "Watching katas/good1.py", gone=("learner line", "scroll"))
+    assert t.quit() == 0
+
+
 def test_a_runs_every_kata_in_the_background_with_progress_while_keys_still_act(kit, term):
     t = term()
     t.wait_for(GOOD1_FAILS)

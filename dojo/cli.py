@@ -237,9 +237,9 @@ def _reset(console, root, name, undo, lang) -> int:
 
 
 def _run(console, root, kata, state, methods, target, lang) -> int:
-    from dojo import learn
+    from dojo import learn, procs
 
-    checker = learn.Checker(root, warm=False, lang=lang)
+    checker = learn.Checker(root, warm=False, lang=lang, lanes=procs.usable_cpus())
     methods = list(methods) if methods else learn.available_methods()
     console.print(i18n.t("running", lang, kata=kata.name, methods=", ".join(methods)), style="dim", markup=False)
     verdict = checker.run(kata, methods, target=target)
@@ -256,10 +256,10 @@ def _run(console, root, kata, state, methods, target, lang) -> int:
 
 def _batch(console, root, m, state, lang) -> int:
     """No terminal: check the unsolved katas in order; stop at the first that fails."""
-    from dojo import learn, state as state_mod
+    from dojo import learn, procs, state as state_mod
 
     state_mod.snapshot_pristine(root, m.names())
-    checker = learn.Checker(root, warm=False, lang=lang)
+    checker = learn.Checker(root, warm=False, lang=lang, lanes=procs.usable_cpus())
     current = state.first_unsolved(m.names())
     while current is not None:
         verdict = checker.check(m.get(current))

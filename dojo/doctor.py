@@ -122,6 +122,11 @@ def clean(root: Path) -> int:
     for name in remove_kit_leftovers(root):
         print(i18n.t("clean_removed", lang, name=name))
         found += 1
+    from dojo import runner
+
+    for folder in runner.remove_stale_run_folders(root):  # of controllers that were killed
+        print(i18n.t("clean_removed_folder", lang, folder=folder))
+        found += 1
     if not found:
         print(i18n.t("clean_nothing", lang))
     return 0

@@ -82,44 +82,128 @@ def judge_run(kata: manifest.Kata, result: runner.RunResult, methods: list[str],
     return verdict
 
 
-class Checker:
-    """Runs checks through a warm runner when there is one, else cold."""
+# What a start method costs a run, roughly (spawn starts a fresh interpreter per child):
+# how the methods of one check are shared out between runs side by side.
+METHOD_WEIGHT = {"fork": 1, "forkserver": 2, "spawn": 3}
 
-    def __init__(self, root: Path, warm: bool = True, lang: str | None = None):
+
+def lanes(methods: list[str], n: int) -> list[list[str]]:
+    """``methods`` shared out between at most ``n`` runs side by side, the heaviest first,
+    each to the lightest run so far; each run's methods in the usual order."""
+    n = max(1, min(n, len(methods)))
+    shares: list[list[str]] = [[] for _ in range(n)]
+    loads = [0] * n
+    for method in sorted(methods, key=lambda m: -METHOD_WEIGHT.get(m, 1)):
+        i = loads.index(min(loads))
+        shares[i].append(method)
+        loads[i] += METHOD_WEIGHT.get(method, 1)
+    rank = {m: i for i, m in enumerate(ORDER)}
+    return [sorted(share, key=lambda m: rank.get(m, len(ORDER))) for share in shares if share]
+
+
+class Checker:
+    """Runs checks through warm runners when there are, else cold.
+
+    ``lanes``: how many runs one check may have side by side (the loop: the usable CPUs).
+    The start methods of a check are shared out between them, each lane a run of its own
+    (a warm runner of its own, or a cold pytest), and their results are read as one."""
+
+    def __init__(self, root: Path, warm: bool = True, lang: str | None = None, lanes: int = 1):
         self.root = root
         self.lang = lang or i18n.current_lang()
         self.warm = runner.WarmRunner() if warm else None
+        self.lanes = max(1, lanes)
+        # warm runners for the second lane on (each starts its process when first used)
+        self.more = [runner.WarmRunner() for _ in range(self.lanes - 1)] if warm else []
 
     def run(self, kata: manifest.Kata, methods: list[str], target: str = "katas", progress=None,
             cancel=None) -> Verdict:
         """``cancel`` (a threading.Event): set it to stop the run and kill its process tree."""
+        return judge_run(kata, self._result(kata, methods, target, progress, cancel), methods, self.lang)
+
+    def _result(self, kata, methods, target, progress, cancel) -> runner.RunResult:
+        shares = lanes(methods, self.lanes) if kata.processes else [methods]
+        if len(shares) == 1:
+            return self._run_lane(0, kata, methods, target, progress, cancel)
+        import threading
+
+        seen: dict[int, list] = {}
+
+        def lane_progress(i):
+            def report(cells, seconds):  # every lane's cells so far, as one run
+                seen[i] = list(cells)
+                if progress:
+                    progress([c for j in sorted(seen) for c in seen[j]], seconds)
+            return report
+
+        got: dict[int, runner.RunResult] = {}
+        errors: list[BaseException] = []
+
+        def lane(i, share):
+            try:
+                got[i] = self._run_lane(i, kata, share, target, lane_progress(i), cancel)
+            except BaseException as exc:  # noqa: BLE001 - given to the caller's thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=lane, args=(i, share), name=f"dojo-lane-{i}", daemon=True)
+                   for i, share in enumerate(shares) if i > 0]
+        for t in threads:
+            t.start()
+        lane(0, shares[0])
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return runner.merge_results([got[i] for i in sorted(got)])
+
+    def _run_lane(self, i, kata, methods, target, progress, cancel) -> runner.RunResult:
         env = {"DOJO_LANG": self.lang}
         wall = _wall(kata, len(methods))
-        if self.warm is not None:
-            result = self.warm.run(
-                self.root, kata.name, target, start_methods=methods, wall=wall, env=env, progress=progress,
-                cancel=cancel,
-            )
-        else:
-            result = runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
-                                     cancel=cancel)
-        return judge_run(kata, result, methods, self.lang)
+        warm = self._warm(i)
+        if warm is not None:
+            return warm.run(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
+                            progress=progress, cancel=cancel)
+        return runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
+                               cancel=cancel)
+
+    def warm_up(self) -> None:
+        """Start every lane's warm runner now, in the background, so that the first check
+        on every start method does not wait for one to import pytest."""
+        import threading
+
+        runners = [self._warm(i) for i in range(self.lanes)]
+        for warm in runners:
+            if warm is not None:
+                threading.Thread(target=warm.start, name="dojo-warm-up", daemon=True).start()
+
+    def _warm(self, i: int):
+        if self.warm is None:
+            return None
+        return self.warm if i == 0 else self.more[i - 1]
 
     def check(self, kata: manifest.Kata, on_stage=None, progress=None, cancel=None) -> Verdict:
-        """The quick check on one start method, then, when it passes, every start method."""
+        """The quick check on one start method, then, when it passes, the other start
+        methods (the quick one has just passed on this very code), read as one."""
         quick = quick_method(kata) if kata.processes else None
         if quick is None:
             return self.run(kata, available_methods(), progress=progress, cancel=cancel)
-        verdict = self.run(kata, [quick], progress=progress, cancel=cancel)
+        first = self._result(kata, [quick], "katas", progress, cancel)
+        verdict = judge_run(kata, first, [quick], self.lang)
         if not verdict.passed or (cancel is not None and cancel.is_set()):
             return verdict
         if on_stage:
             on_stage(quick)
-        return self.run(kata, available_methods(), progress=progress, cancel=cancel)
+        methods = available_methods()
+        rest = [m for m in methods if m != quick]
+        if not rest:
+            return judge_run(kata, first, methods, self.lang)
+        others = self._result(kata, rest, "katas", progress, cancel)
+        return judge_run(kata, runner.merge_results([first, others]), methods, self.lang)
 
     def close(self) -> None:
-        if self.warm is not None:
-            self.warm.stop()
+        for warm in [self.warm, *self.more]:
+            if warm is not None:
+                warm.stop()
 
 
 def _wall(kata: manifest.Kata, methods: int) -> float:

@@ -62,6 +62,25 @@ def pytest_command(
     return cmd + list(args)
 
 
+def merge_results(parts: list[RunResult]) -> RunResult:
+    """Runs of one kata side by side (each on some of its start methods), read as one run:
+    every cell, the first failing return code, every output one after the other."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    run = results.Run(
+        first.run.session,
+        [cell for part in parts for cell in part.run.cells],
+        first.run.finished if all(part.run.finished for part in parts) else None,
+        [nodeid for part in parts for nodeid in part.run.collected],
+        [nodeid for part in parts for nodeid in part.run.duplicates],
+    )
+    code = next((part.returncode for part in parts if part.returncode != 0), 0)
+    output = "\n".join(part.output.rstrip("\n") for part in parts if part.output) + "\n"
+    return RunResult(first.kata, first.target, code, run, output, max(part.seconds for part in parts),
+                     any(part.overran for part in parts))
+
+
 STACKS_FILE = "stacks.txt"  # in the run folder: the stacks a run dumped itself before its wall
 SOCKET_IN_TMPDIR = "/pymp-xxxxxxxx/listener-xxxxxxxx"  # multiprocessing's socket paths below TMPDIR
 
@@ -76,11 +95,16 @@ class RunFolder:
     clean exit removes, goes with the run too. It is sticky and open to all like /tmp: a
     grading host that runs as its own uid makes its Managers' sockets there."""
 
+    def __init__(self, root=None):
+        self.root = root  # the kit, whose .dojo/run-folders notes the folder while it exists
+
     def __enter__(self) -> str:
         self.path = tempfile.mkdtemp(prefix="dojo-run-")
         os.chmod(self.path, 0o755)  # a grading host, as its own uid, reads its stack file there
         os.mkdir(self.tmp)
         os.chmod(self.tmp, 0o1777)
+        if self.root is not None:
+            _note_run_folder(self.root, self.path)
         return self.path
 
     @property
@@ -97,6 +121,74 @@ class RunFolder:
 
     def __exit__(self, *exc) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+RUN_FOLDERS = "run-folders"  # in the kit's .dojo: "<folder>\t<pid>\t<its start time>" per run
+RUN_FOLDERS_MAX = 1 << 16  # bytes; past this, the notes of folders already gone are dropped
+
+
+def _note_run_folder(root, path: str) -> None:
+    """Note a run's folder in the kit, with the controller that made it: a controller that
+    is killed (SIGKILL) cannot remove its folders, and ``remove_stale_run_folders`` then
+    finds them by this note, never by looking through the temporary folder."""
+    import psutil
+
+    try:
+        line = f"{path}\t{os.getpid()}\t{psutil.Process().create_time():.2f}\n"
+        folder = os.path.join(str(root), ".dojo")
+        os.makedirs(folder, exist_ok=True)
+        notes = os.path.join(folder, RUN_FOLDERS)
+        if os.path.exists(notes) and os.path.getsize(notes) > RUN_FOLDERS_MAX:
+            remove_stale_run_folders(root)  # keeps the notes of folders still there
+        fd = os.open(notes, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    except (OSError, psutil.Error):
+        pass  # a kit that cannot be written (a grading workspace): nothing to note
+
+
+def remove_stale_run_folders(root) -> list[str]:
+    """Remove the run folders this kit's controllers made and could not remove (they were
+    killed): noted in ``.dojo/run-folders`` by a controller that is no longer running.
+    Folders of controllers still running stay, and stay noted. Returns those removed."""
+    import psutil
+
+    path = os.path.join(str(root), ".dojo", RUN_FOLDERS)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    removed, keep = [], []
+    for line in lines:
+        try:
+            folder, pid, started = line.split("\t")
+            pid, started = int(pid), float(started)
+        except ValueError:
+            continue
+        if not os.path.isdir(folder):
+            continue  # removed by its controller
+        try:
+            alive = abs(psutil.Process(pid).create_time() - started) < 0.05
+        except psutil.Error:
+            alive = False
+        if alive:
+            keep.append(line)
+        elif os.path.basename(folder).startswith("dojo-run-"):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    # A note appended meanwhile by another controller may be lost: then a folder of a
+    # run that is later killed is missed here, never another program's removed.
+    tmp = f"{path}.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("".join(f"{line}\n" for line in keep))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return removed
 
 
 def child_env(extra=None) -> dict:
@@ -195,7 +287,7 @@ def _supervise(command, root, env, wall, pass_fds=(), on_start=None, cancel=None
     any more), kill what it left behind. Return the process, whether it overran, and
     everything it printed."""
     overran = False
-    run_folder = RunFolder()
+    run_folder = RunFolder(root)
     with tempfile.TemporaryFile() as out, run_folder:
         with _active_lock:
             proc = subprocess.Popen(
@@ -322,10 +414,17 @@ class WarmRunner:
         self._ids = 0
         self.closed = False  # after stop(): no new runs, and no cold fallback either
         self._in_flight: set[str] = set()  # run folders; stop() removes what a run left
+        self._starting = threading.Lock()  # warm_up() in the background, a run meanwhile
 
     def start(self) -> bool:
         if not system.FORK:
             return False  # a warm runner forks its runs: without fork every run is cold
+        with self._starting:
+            if self.closed:
+                return False
+            return self._start()
+
+    def _start(self) -> bool:
         if self.proc and self.proc.poll() is None:
             return True
         try:
@@ -376,7 +475,7 @@ class WarmRunner:
         # The run's results and output live in its folder: when the controller quits
         # mid-run, this thread may never reach its finally, and stop() removes the folder.
         self._ids += 1
-        folder = RunFolder()
+        folder = RunFolder(root)
         folder_path = folder.__enter__()
         self._in_flight.add(folder_path)
         path = os.path.join(folder_path, f"{kata}.jsonl")
@@ -445,7 +544,8 @@ class WarmRunner:
 
     def stop(self) -> None:
         self.closed = True
-        self._stop_process()
+        with self._starting:  # a warm-up in the background either finished or never starts
+            self._stop_process()
         for folder in list(self._in_flight):
             shutil.rmtree(folder, ignore_errors=True)
 

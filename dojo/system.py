@@ -124,6 +124,16 @@ def new_session() -> dict:
     return {}
 
 
+def on_quit_signals(handler) -> None:
+    """Call ``handler(signum, frame)`` when this process is asked to end: SIGTERM, and
+    SIGHUP where there is one (the terminal was closed). Windows has neither to catch
+    (closing the console ends the process); SIGINT stays Python's KeyboardInterrupt."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and not WINDOWS:
+            signal.signal(number, handler)
+
+
 # Keys that are not characters, by name: what Keys.read gives for them.
 _ESCAPES = {"[A": "up", "[B": "down", "[C": "right", "[D": "left", "OA": "up", "OB": "down", "OC": "right",
             "OD": "left", "[5~": "pageup", "[6~": "pagedown", "[H": "home", "[F": "end"}

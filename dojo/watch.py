@@ -29,6 +29,10 @@ STEP_MS = 10
 OUTPUT_LINES = 400  # o shows the end of the last check's output, at most this many lines
 
 
+def _leave(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _mtime(path: Path) -> int | None:
     try:
         return path.stat().st_mtime_ns
@@ -42,7 +46,8 @@ class Loop:
         self.console = console
         self.lang = lang or i18n.current_lang()
         self.events: queue.Queue = queue.Queue()
-        self.checker = learn.Checker(root, warm=True, lang=self.lang)
+        # A check's start methods side by side, one warm runner per usable CPU.
+        self.checker = learn.Checker(root, warm=True, lang=self.lang, lanes=procs.usable_cpus())
         self.state = state_mod.State.load(root)
         self.manifest: manifest.Manifest | None = None
         self.current: str | None = None
@@ -464,11 +469,16 @@ class Loop:
     # --- the loop ---------------------------------------------------------------------
     def run(self) -> int:
         procs.set_subreaper()  # a run's setsid() escapees come back to us, to be killed
+        if threading.current_thread() is threading.main_thread():
+            # A closed terminal (SIGHUP) or a kill (SIGTERM) leaves like q, through the
+            # cleanup below: else the runs' folders and segments would outlive the loop.
+            system.on_quit_signals(_leave)
         if self.state.recovered:
             self.notice(i18n.t("state_recovered", self.lang, error=self.state.recovered))
         self.load_manifest()
         if self.manifest:
             state_mod.snapshot_pristine(self.root, self.manifest.names())
+        self.checker.warm_up()
         keys = threading.Thread(target=self._keys, name="dojo-keys", daemon=True)
         keys.start()
         if not self.manual:
@@ -536,10 +546,13 @@ class Loop:
                     self.dirty = True
                 elif kind == "notice":
                     self.notice(value)
-        except KeyboardInterrupt:  # Ctrl-C: the same way out as q
+        except KeyboardInterrupt:  # Ctrl-C, a closed terminal, SIGTERM: the same way out as q
             pass
         finally:
-            self._end_status()
+            try:
+                self._end_status()
+            except OSError:  # the terminal is gone
+                pass
             self.stop.set()
             keys.join(timeout=1)  # the terminal back as it was
             if self.run_all is not None:
@@ -548,9 +561,11 @@ class Loop:
             # A run still in flight (its own session) must not outlive the controller, nor
             # what its resource tracker, killed with it, had still to unlink.
             procs.kill_descendants(grace=0.2)
+            from dojo import runner
             from dojo.doctor import remove_kit_leftovers
 
             remove_kit_leftovers(self.root)
+            runner.remove_stale_run_folders(self.root)  # also those of an earlier dojo that was killed
         return 0
 
     def on_key(self, key: str) -> str | None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from selftest.helpers import copy_kit, own_processes
+from selftest.helpers import copy_kit, kill_own_processes, own_processes
 
 pytest.importorskip("pexpect")
 pytest.importorskip("pyte")
@@ -157,6 +158,73 @@ def test_a_save_during_a_check_cancels_it_and_checks_the_new_code_at_once(kit, t
     assert not finished.exists(), "the check of the code before the save must not run on to its end"
     assert t.quit() == 0
     assert not own_processes()
+
+
+def _ended(t, timeout: float = 30) -> int | None:
+    """Wait for dojo to end by itself; its exit status (or the signal that ended it)."""
+    import pexpect
+
+    deadline = time.monotonic() + timeout
+    while t.child.isalive() and time.monotonic() < deadline:
+        try:
+            t._pump(0.1)
+        except pexpect.EOF:
+            break
+    t.close()
+    return t.child.exitstatus if t.child.exitstatus is not None else -(t.child.signalstatus or 0)
+
+
+def _run_folders(tmpdir: Path) -> list[str]:
+    return sorted(p.name for p in tmpdir.glob("dojo-run-*"))
+
+
+@pytest.mark.parametrize("signame", ["SIGHUP", "SIGTERM"])
+def test_a_closed_terminal_or_sigterm_during_a_check_ends_dojo_like_q_leaving_nothing(kit, tmp_path, signame):
+    import signal
+
+    started, finished = _sleeping_good1(kit, tmp_path)
+    scratch = Path(tempfile.mkdtemp(prefix="dojo-t-"))
+    t = Terminal(kit, tmpdir=scratch)
+    try:
+        pid = _wait_started(started)
+        assert _run_folders(scratch), "the check in flight has its run folder"
+        os.kill(t.child.pid, getattr(signal, signame))
+        assert _ended(t) == 0, f"dojo must leave through its cleanup on {signame}"
+        assert _gone(pid), "the check in flight is killed with it"
+        assert not finished.exists()
+        assert not own_processes()
+        assert _run_folders(scratch) == [], "the run's folder goes with it"
+    finally:
+        t.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_dojo_clean_removes_the_run_folder_of_a_dojo_that_was_killed_and_nobody_elses(kit, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    started, _finished = _sleeping_good1(kit, tmp_path)
+    scratch = Path(tempfile.mkdtemp(prefix="dojo-t-"))
+    foreign = scratch / "dojo-run-notours"  # a folder of the same name that no dojo of this kit noted
+    foreign.mkdir()
+    t = Terminal(kit, tmpdir=scratch)
+    try:
+        _wait_started(started)
+        ours = [name for name in _run_folders(scratch) if name != foreign.name]
+        assert ours, "the check in flight has its run folder"
+        os.kill(t.child.pid, signal.SIGKILL)  # no cleanup at all
+        _ended(t)
+        kill_own_processes()  # its runs too: as when the whole session is killed
+        done = subprocess.run([sys.executable, "-m", "dojo", "clean"], cwd=kit, capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "TMPDIR": str(scratch), "DOJO_LANG": "en"})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "removed the folder of a run whose dojo was killed" in done.stdout, done.stdout
+        assert _run_folders(scratch) == [foreign.name], "only the killed dojo's own folders go"
+        assert not own_processes()
+    finally:
+        t.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_o_shows_the_output_and_esc_brings_the_verdict_back(kit, term):

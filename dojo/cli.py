@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     try:
         m = manifest.load(root / "katas.toml")
     except manifest.ManifestError as exc:
-        console.print(i18n.t("manifest_broken", lang, error=exc), markup=False)
+        console.print(i18n.t("manifest_broken_start", lang, error=exc), markup=False)
         return 2
     from dojo import state as state_mod
 

@@ -89,6 +89,9 @@ def test_dojo_restore_repairs_the_kit_from_git_and_never_touches_the_katas(tmp_p
     (kit / "katas" / "good1.py").write_text(mine, encoding="utf-8")
     doctor = run(kit, "-m", "dojo", "--root", str(kit), "doctor").stdout
     assert "3 differ from git HEAD" in doctor, f"dojo doctor must say the kit's files differ:\n{doctor[-2000:]}"
+    listed = run(kit, "-m", "dojo", "list")
+    assert listed.returncode == 2 and "dojo restore" in listed.stdout, (
+        f"a dojo that cannot start for a broken katas.toml must say how to get it back:\n{listed.stdout}")
     done = run(kit, "-m", "dojo", "restore")
     assert done.returncode == 0, done.stderr[-2000:]
     status = subprocess.run([*git, "status", "--porcelain", "--", "tests", "katas.toml", "katas"], capture_output=True,
@@ -99,6 +102,7 @@ def test_dojo_restore_repairs_the_kit_from_git_and_never_touches_the_katas(tmp_p
     assert (kit / "katas" / "good1.py").read_text(encoding="utf-8") == mine
     again = run(kit, "-m", "dojo", "restore").stdout
     assert "nothing to restore" in again, again
+    assert run(kit, "-m", "dojo", "list").returncode == 0
 
 
 def test_dojo_restore_repairs_a_kit_that_is_not_a_clone_from_its_seal(tmp_path):

@@ -60,8 +60,27 @@ def infrastructure_pids() -> set[int]:
     return pids
 
 
+def has_children() -> bool | None:
+    """Whether this process has any child at all, live or zombie, asked of the kernel
+    without reaping anything (waitid with WNOWAIT); None where it cannot tell (Windows).
+    No child means no descendant: an orphan adopted by a subreaper is its child. Cheap,
+    unlike listing every process of the machine to find ours."""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return None
+    try:
+        waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    except OSError:
+        return None
+    return True
+
+
 def descendants(pid: int | None = None) -> list[psutil.Process]:
     """Every live or zombie descendant, except the session's infrastructure processes."""
+    if (pid is None or pid == os.getpid()) and has_children() is False:
+        return []
     try:
         procs = psutil.Process(pid or os.getpid()).children(recursive=True)
     except psutil.Error:
@@ -152,6 +171,8 @@ def reap_children() -> None:
     import multiprocessing
 
     multiprocessing.active_children()
+    if has_children() is False:
+        return
     known = {p.pid for p in multiprocessing.active_children()}
     try:
         children = psutil.Process().children()

@@ -26,11 +26,8 @@ NPROC_LIMIT = 256  # a fork bomb in learner code ends as a failure (enforced for
 
 
 def serve() -> None:
-    import pytest  # noqa: F401 - imported once here, inherited by every run
-    import pytest_timeout  # noqa: F401
-    import _pytest.config  # noqa: F401
-
-    from dojo import plugin, procs  # noqa: F401
+    preload()
+    from dojo import procs
 
     procs.set_subreaper()
     _emit({"event": "ready", "pid": os.getpid()})
@@ -44,6 +41,39 @@ def serve() -> None:
         if request.get("op") == "run":
             _run(request)
     _emit({"event": "bye"})
+
+
+# What every run imports besides pytest itself, imported once here: pytest's built-in
+# plugins are imported when a session loads them, and the standard modules below when the
+# first test starts a process. None of them runs code of the kit's or the learner's.
+PRELOAD = (
+    "xml.etree.ElementTree", "unittest", "difflib", "encodings.unicode_escape", "multiprocessing.heap",
+    "multiprocessing.popen_fork", "multiprocessing.queues", "multiprocessing.sharedctypes",
+    "multiprocessing.synchronize",
+)
+
+
+def preload() -> None:
+    """Import pytest, its plugins and the kit's test-side toolkit (never a kata, a test or
+    a conftest, which each run imports afresh)."""
+    import importlib
+    import pkgutil
+
+    import pytest  # noqa: F401 - imported once here, inherited by every run
+    import pytest_timeout  # noqa: F401
+    import _pytest.config
+
+    import dojo.toolkit
+    from dojo import plugin, procs  # noqa: F401
+
+    names = [f"_pytest.{name}" for name in _pytest.config.default_plugins]
+    names += list(PRELOAD)
+    names += [f"dojo.toolkit.{m.name}" for m in pkgutil.iter_modules(dojo.toolkit.__path__)]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # an older pytest without that plugin: the run imports what it has
 
 
 def _run(request: dict) -> None:

@@ -157,7 +157,7 @@ class Checker:
         return runner.merge_results([got[i] for i in sorted(got)])
 
     def _run_lane(self, i, kata, methods, target, progress, cancel) -> runner.RunResult:
-        env = {"DOJO_LANG": self.lang}
+        env = self._env()
         wall = _wall(kata, len(methods))
         warm = self._warm(i)
         if warm is not None:
@@ -165,6 +165,18 @@ class Checker:
                             progress=progress, cancel=cancel)
         return runner.run_kata(self.root, kata.name, target, start_methods=methods, wall=wall, env=env,
                                cancel=cancel)
+
+    def prepare(self, kata: manifest.Kata, target: str = "katas") -> bool:
+        """Make the next quick check of ``kata`` ready in the background: its run forked,
+        configured and collected, waiting for the save (the kata file is read only when
+        its tests run). A check that asks for anything else discards it."""
+        if self.warm is None or not kata.processes:
+            return False
+        return self.warm.prepare(self.root, kata.name, target, start_methods=[quick_method(kata)],
+                                 env=self._env())
+
+    def _env(self) -> dict:
+        return {"DOJO_LANG": self.lang}
 
     def warm_up(self) -> None:
         """Start every lane's warm runner now, in the background, so that the first check

@@ -415,6 +415,8 @@ class WarmRunner:
         self.closed = False  # after stop(): no new runs, and no cold fallback either
         self._in_flight: set[str] = set()  # run folders; stop() removes what a run left
         self._starting = threading.Lock()  # warm_up() in the background, a run meanwhile
+        self._lock = threading.Lock()  # one conversation with the runner at a time
+        self._prepared: dict | None = None  # the run made ready in advance, if any
 
     def start(self) -> bool:
         if not system.FORK:
@@ -472,6 +474,11 @@ class WarmRunner:
             return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
         if not self.start():
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env, cancel=cancel)
+        with self._lock:
+            return self._run(root, kata, target, start_methods, wall, env, progress, cancel)
+
+    def _new_run(self, root, kata, target, start_methods, env, op: str) -> dict:
+        """A run folder with its results and output files, and the request for it."""
         # The run's results and output live in its folder: when the controller quits
         # mid-run, this thread may never reach its finally, and stop() removes the folder.
         self._ids += 1
@@ -484,15 +491,80 @@ class WarmRunner:
             open(name, "x").close()
         run_env = child_env({**(env or {}), **folder.env()})
         args = pytest_command(root, kata, target, path, start_methods)[3:]  # after "python -m pytest"
-        request = {"op": "run", "id": self._ids, "root": str(root), "args": args, "env": run_env, "output": out_path}
+        request = {"op": op, "id": self._ids, "root": str(root), "args": args, "env": run_env, "output": out_path,
+                   "target": target}
+        key = json.dumps([str(root), kata, target, list(start_methods or ()), sorted((env or {}).items())])
+        return {"folder": folder, "folder_path": folder_path, "path": path, "out_path": out_path,
+                "request": request, "key": key}
+
+    def _drop(self, run: dict) -> None:
+        run["folder"].__exit__(None, None, None)
+        self._in_flight.discard(run["folder_path"])
+
+    def prepare(self, root: Path, kata: str, target: str, *, start_methods=None, env=None) -> bool:
+        """Have the next run of ``kata`` made ready in the background (forked, configured,
+        collected, waiting before its first test): a ``run`` with the same arguments then
+        only lets it go. The kata file itself is read only then. False where there is no
+        warm runner, or a run is in flight (nothing is waited for)."""
+        if self.closed or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if not self.start():
+                return False
+            self._forget_prepared()
+            run = self._new_run(root, kata, target, start_methods, env, "prepare")
+            try:
+                self._send(run["request"])
+                event = self._read(timeout=10)
+                if not event or event.get("event") != "prepared":
+                    raise OSError("warm runner did not prepare the run")
+            except (OSError, ValueError):
+                self._drop(run)
+                self._stop_process()
+                return False
+            self._prepared = run
+            return True
+        finally:
+            self._lock.release()
+
+    def _forget_prepared(self) -> None:
+        """The prepared run will not be asked for: the runner kills it (a new request
+        does too), and its folder goes."""
+        if self._prepared is not None:
+            run, self._prepared = self._prepared, None
+            try:
+                self._send({"op": "discard", "id": run["request"]["id"]})
+                self._read(timeout=10)
+            except (OSError, ValueError):
+                pass
+            self._drop(run)
+
+    def _send(self, request: dict) -> None:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+
+    def _run(self, root, kata, target, start_methods, wall, env, progress, cancel) -> RunResult:
+        run = None
         started = time.monotonic()
         overran = False
         try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            event = self._read(timeout=10)
+            prepared, self._prepared = self._prepared, None
+            if prepared is not None:
+                key = json.dumps([str(root), kata, target, list(start_methods or ()), sorted((env or {}).items())])
+                if prepared["key"] == key:
+                    self._send({"op": "go", "id": prepared["request"]["id"]})
+                    event = self._read(timeout=10)
+                    if event and event.get("event") == "started":
+                        run = prepared
+                if run is None:  # not the run asked for, or stale: the runner has killed it
+                    self._drop(prepared)
+            if run is None:
+                run = self._new_run(root, kata, target, start_methods, env, "run")
+                self._send(run["request"])
+                event = self._read(timeout=10)
             if not event or event.get("event") != "started":
                 raise OSError("warm runner did not start the run")
+            path, out_path = run["path"], run["out_path"]
             child = event["pid"]
             deadline = started + wall
             finished = None
@@ -526,6 +598,11 @@ class WarmRunner:
                 except OSError:
                     pass
                 finished = self._read(timeout=10)
+            if finished and finished.get("event") == "stale":
+                # The prepared run found the kata imported before "go": run afresh.
+                self._drop(run)
+                run = None
+                return self._run(root, kata, target, start_methods, wall, env, progress, cancel)
             if not finished:
                 raise OSError("warm runner lost the run")
             with open(out_path, encoding="utf-8", errors="replace") as fh:
@@ -539,8 +616,8 @@ class WarmRunner:
                 return RunResult(kata, target, -1, results.Run({}, [], None), "", 0.0, False)
             return run_kata(root, kata, target, start_methods=start_methods, wall=wall, env=env, cancel=cancel)
         finally:
-            folder.__exit__(None, None, None)
-            self._in_flight.discard(folder_path)
+            if run is not None:
+                self._drop(run)
 
     def stop(self) -> None:
         self.closed = True

@@ -284,6 +284,8 @@ class Loop:
                         cancel=cancel,
                     )
                 self.events.put(("verdict", (check_id, verdict)))
+                if not cancel.is_set():  # the next save's quick check, made ready meanwhile
+                    self.checker.prepare(kata)
             except Exception as exc:  # a bug of ours must not end the learner's loop
                 self.events.put(("error", (check_id, f"{type(exc).__name__}: {exc}")))
 

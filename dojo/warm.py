@@ -95,7 +95,7 @@ def _go(request: dict) -> None:
     if done or kitguard.protected(prepared["root"]) != prepared["kit"]:
         # It ended while it waited (its collection failed), or the kit's tests, manifest
         # or configuration changed since it read them: run afresh.
-        _discard(prepared)
+        _discard(prepared, reaped=bool(done))
         _emit({"event": "stale", "id": request.get("id")})
         return
     try:
@@ -106,12 +106,15 @@ def _go(request: dict) -> None:
     _emit({"event": "started", "id": request.get("id"), "pid": prepared["pid"]})
     code = _wait(prepared["pid"])
     if code == STALE:
+        from dojo import procs
+
+        procs.kill_descendants(grace=0.2)  # its resource tracker, if it had started one
         _emit({"event": "stale", "id": request.get("id")})
         return
     _finished(request, prepared["pid"], code)
 
 
-def _discard(prepared: dict | None = None) -> None:
+def _discard(prepared: dict | None = None, reaped: bool = False) -> None:
     """Kill a prepared run that nobody will ask for (its whole session) and reap it."""
     global _prepared
     if prepared is None:
@@ -124,11 +127,12 @@ def _discard(prepared: dict | None = None) -> None:
         os.close(prepared["gate"])  # a child still at the gate reads EOF and ends
     except OSError:
         pass
-    try:
-        os.killpg(prepared["pid"], signal.SIGKILL)
-    except OSError:
-        pass
-    _wait(prepared["pid"])
+    if not reaped:  # (a reaped pid may already be someone else's)
+        try:
+            os.killpg(prepared["pid"], signal.SIGKILL)
+        except OSError:
+            pass
+        _wait(prepared["pid"])
     procs.kill_descendants(grace=0.2)
 
 

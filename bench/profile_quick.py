@@ -1,7 +1,7 @@
 """Where does a warm quick check spend its time? Profiles the warm runner's run child.
 
     python bench/profile_quick.py [--kata processes1] [--target solutions] [--method fork]
-                                  [--runs 5] [--top 25]
+                                  [--runs 5] [--top 25] [--no-profile] [--keep] [-- PYTEST ARGS]
 
 Does what dojo/warm.py does (pytest and the plugins imported once, the manifest read, a
 forked child per run) and runs the child's pytest.main under cProfile; the first run
@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -35,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="only the wall time, unprofiled")
     parser.add_argument("--new-modules", action="store_true", help="list the modules a run imports that the runner had not")
     parser.add_argument("--show-output", action="store_true", help="print the last run's pytest output")
+    parser.add_argument("--keep", action="store_true", help="keep the profiles (for pstats) in the scratch folder")
     parser.add_argument("extra", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args(argv)
 
@@ -87,6 +89,8 @@ def main(argv=None) -> int:
             walls.append(time.perf_counter() - t0)
             stats_files.append(str(stats_path))
     kind = "unprofiled" if args.no_profile else "profiled (profiling slows it)"
+    print(f"{args.kata} ({args.target}) on {args.method}: median {statistics.median(walls) * 1000:.0f} ms "
+          f"over {len(walls)} {kind} runs")
     spans: dict[str, list] = {}
     for i in range(1, args.runs + 1):
         marks = [line.split() for line in (folder / f"run{i}.phases").read_text().splitlines()]
@@ -111,8 +115,6 @@ def main(argv=None) -> int:
             spans.setdefault(name, []).append(seconds)
     for name, values in spans.items():
         print(f"  {statistics.median(values) * 1000:6.1f} ms  {name}")
-    print(f"{args.kata} ({args.target}) on {args.method}: median {statistics.median(walls) * 1000:.0f} ms "
-          f"over {len(walls)} {kind} runs")
     if args.show_output:
         print((folder / "output").read_text())
     if args.new_modules:
@@ -121,6 +123,10 @@ def main(argv=None) -> int:
     if not args.no_profile:
         stats = pstats.Stats(*stats_files)
         stats.sort_stats("cumulative").print_stats(args.top)
+    if args.keep:
+        print(f"profiles, phases and the last output kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

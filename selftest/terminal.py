@@ -71,6 +71,11 @@ class Terminal:
     def quit(self, timeout: float = 30) -> int | None:
         """Esc twice (out of a list or a view), then q: dojo's exit status."""
         self.press("esc", "esc", "q")
+        self.wait_end(timeout)
+        return self.child.exitstatus
+
+    def wait_end(self, timeout: float = 30) -> None:
+        """Read the screen until dojo has ended (or ``timeout`` passed), then close."""
         deadline = time.monotonic() + timeout
         while self.child.isalive() and time.monotonic() < deadline:
             try:
@@ -78,7 +83,6 @@ class Terminal:
             except pexpect.EOF:
                 break
         self.close()
-        return self.child.exitstatus
 
     def close(self) -> None:
         if self.child.closed:

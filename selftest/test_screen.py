@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -162,15 +161,7 @@ def test_a_save_during_a_check_cancels_it_and_checks_the_new_code_at_once(kit, t
 
 def _ended(t, timeout: float = 30) -> int | None:
     """Wait for dojo to end by itself; its exit status (or the signal that ended it)."""
-    import pexpect
-
-    deadline = time.monotonic() + timeout
-    while t.child.isalive() and time.monotonic() < deadline:
-        try:
-            t._pump(0.1)
-        except pexpect.EOF:
-            break
-    t.close()
+    t.wait_end(timeout)
     return t.child.exitstatus if t.child.exitstatus is not None else -(t.child.signalstatus or 0)
 
 
